@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Shared pieces of the stack scripts: where state lives, waiting, and starting a
+# Distribution registry on a loopback port.
+
+STACK_STATE=${IMAGEWRIGHT_STACK_STATE:-${XDG_CACHE_HOME:-$HOME/.cache}/imagewright/stack}
+IMAGEWRIGHT_TOOLS=${IMAGEWRIGHT_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/imagewright/tools}
+IMAGEWRIGHT_REGISTRY_PORT=${IMAGEWRIGHT_REGISTRY_PORT:-5000}
+export STACK_STATE IMAGEWRIGHT_TOOLS IMAGEWRIGHT_REGISTRY_PORT
+
+say() { printf 'stack: %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# wait_for NAME SECONDS COMMAND...: retries COMMAND until it succeeds or time runs out.
+wait_for() {
+  local name=$1 seconds=$2
+  shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then
+      say "$name did not become ready within ${seconds}s"
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+# start_registry NAME PORT: a plain-HTTP Distribution registry on 127.0.0.1:PORT, storage under STACK_STATE.
+start_registry() {
+  local name=$1 port=$2
+  local dir="$STACK_STATE/registry-$name"
+  if curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1; then return 0; fi
+  mkdir -p "$dir/data"
+  cat >"$dir/config.yml" <<YAML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $dir/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+YAML
+  say "starting registry $name on 127.0.0.1:$port"
+  nohup docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
+  echo $! >"$dir/pid"
+  wait_for "registry $name" 30 curl -fsS "http://127.0.0.1:$port/v2/"
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs and starts, idempotently, the real services imagewright's tests and
+# main job use: Docker Engine (with its BuildKit) and a Distribution registry on
+# loopback. Safe to run again: what is installed or running is left alone.
+# Later parts (Go-built tools, base images, Kafka fixture) live beside this file.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=stack/lib.sh
+source "$here/lib.sh"
+
+packages=(docker.io docker-registry skopeo umoci mmdebstrap apache2-utils iptables ca-certificates curl)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing from Debian: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Docker Engine: the 20.10 client from docker.io talks to it; any newer client on PATH also does.
+if ! /usr/bin/docker info >/dev/null 2>&1; then
+  say "starting dockerd"
+  mkdir -p "$STACK_STATE"
+  as_root sh -c "nohup dockerd >'$STACK_STATE/dockerd.log' 2>&1 &"
+  wait_for "dockerd" 60 /usr/bin/docker info
+fi
+
+# The default registry for the main job and examples (tests start their own on other ports).
+start_registry default "$IMAGEWRIGHT_REGISTRY_PORT"
+
+say "stack is up: docker $(/usr/bin/docker version --format '{{.Server.Version}}'), registry 127.0.0.1:$IMAGEWRIGHT_REGISTRY_PORT"
