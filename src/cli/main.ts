@@ -3,11 +3,15 @@
 
 import { Command, CommanderError } from "commander";
 import { EXIT_CODES, isImagewrightError } from "../errors/index.ts";
+import * as buildCommands from "./commands/build.ts";
 import * as catalogCommands from "./commands/catalog.ts";
 import * as compatCommands from "./commands/compat.ts";
 import * as planCommands from "./commands/plan.ts";
 import * as registryCommands from "./commands/registry.ts";
+import * as releaseCommands from "./commands/release.ts";
+import * as scanCommands from "./commands/scan.ts";
 import * as tagCommands from "./commands/tag.ts";
+import * as verifyCommands from "./commands/verify.ts";
 
 const EXIT_CODE_HELP = `
 Exit codes:
@@ -29,7 +33,17 @@ export function createProgram(): Command {
     .addHelpText("after", EXIT_CODE_HELP)
     .exitOverride();
   // `tag` comes before `registry`: the registry commands attach `tag <ref> <new-tag>` to it.
-  for (const concern of [tagCommands, catalogCommands, planCommands, registryCommands, compatCommands]) {
+  for (const concern of [
+    tagCommands,
+    catalogCommands,
+    planCommands,
+    buildCommands,
+    verifyCommands,
+    scanCommands,
+    releaseCommands,
+    registryCommands,
+    compatCommands,
+  ]) {
     concern.register(program);
   }
   for (const command of program.commands) command.exitOverride();
