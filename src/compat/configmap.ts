@@ -125,14 +125,23 @@ function checked(matrix: Matrix): Matrix {
   return matrix;
 }
 
+/** The text found at a matrix location, and how to read it; the watcher hashes the text before reading. */
+export interface MatrixText {
+  text: string;
+  read(): Matrix;
+}
+
 /**
- * Reads a matrix from where a user or an operator keeps it: `-` (stdin), a
+ * What is at a location a user or an operator keeps the matrix: `-` (stdin), a
  * ConfigMap or matrix file, or a mounted ConfigMap directory. Reading a mounted
  * directory through its `matrix.yaml` entry follows the kubelet's symlinks to
  * the current `..data` generation.
  */
-export async function loadMatrix(location: string, stdin: () => Promise<string> = readStdin): Promise<Matrix> {
-  if (location === "-") return readMatrixText(await stdin(), "<stdin>");
+export async function readMatrixLocation(location: string, stdin: () => Promise<string> = readStdin): Promise<MatrixText> {
+  if (location === "-") {
+    const text = await stdin();
+    return { text, read: () => readMatrixText(text, "<stdin>") };
+  }
   let info;
   try {
     info = await stat(location);
@@ -152,9 +161,20 @@ export async function loadMatrix(location: string, stdin: () => Promise<string> 
         cause,
       });
     }
-    return checked(parseMatrixSource(text, { name: file }));
+    return { text, read: () => checked(parseMatrixSource(text, { name: file })) };
   }
-  return readMatrixText(await readFile(location, "utf8"), location);
+  let text: string;
+  try {
+    text = await readFile(location, "utf8");
+  } catch (cause) {
+    throw new ImagewrightError("not-found", `cannot read ConfigMap file ${location}`, { input: location, cause });
+  }
+  return { text, read: () => readMatrixText(text, location) };
+}
+
+/** The matrix at a location (see readMatrixLocation), checked for contradictions. */
+export async function loadMatrix(location: string, stdin?: () => Promise<string>): Promise<Matrix> {
+  return (await readMatrixLocation(location, stdin)).read();
 }
 
 async function readStdin(): Promise<string> {

@@ -1,6 +1,8 @@
 // The compatibility matrix as the rest of imagewright sees it: rules over
 // operator, product and image versions, each with a state and where it was written.
 
+import type { TagSchemeConfig } from "../versioning/index.ts";
+
 export const COMPAT_STATES = ["compatible", "unsupported", "incompatible"] as const;
 export type CompatState = (typeof COMPAT_STATES)[number];
 
@@ -42,8 +44,8 @@ export interface MatrixSettings {
   registry?: string;
   /** Path between host and product name, e.g. `stackable`. */
   organisation?: string;
-  /** Tag scheme preset name (see src/versioning), e.g. `stackable`. */
-  tagScheme?: string;
+  /** How tags read (see src/versioning): a preset name such as `stackable`, or templates. Default `stackable`. */
+  tagScheme?: TagSchemeConfig;
   /** Vendor word of the scheme, e.g. `stackable` in `3.7.0_stackable0.2.1`. */
   vendor?: string;
   /** The state of a combination no rule covers. */

@@ -3,6 +3,7 @@
 
 import semver from "semver";
 import { ImagewrightError } from "../errors/index.ts";
+import { parseImageVersion, parseOperatorVersion } from "../versioning/index.ts";
 import { formatPosition } from "./model.ts";
 import type { Combination, CompatState, Matrix, Rule, Verdict } from "./model.ts";
 
@@ -29,8 +30,8 @@ export function covers(rule: Rule, combination: Combination): boolean {
  * `uncovered` state (unsupported unless the matrix says otherwise).
  */
 export function evaluate(matrix: Matrix, combination: Combination): Verdict {
-  checkVersion(combination.operatorVersion, "operator version");
-  checkVersion(combination.imageVersion, "image version");
+  parseOperatorVersion(combination.operatorVersion);
+  parseImageVersion(combination.imageVersion);
   const covering = matrix.rules.filter((rule) => covers(rule, combination));
   const first = covering[0];
   if (first === undefined) {
@@ -44,15 +45,6 @@ export function evaluate(matrix: Matrix, combination: Combination): Verdict {
 export function describeRule(rule: Rule): string {
   const note = rule.note === undefined ? "" : `: ${rule.note}`;
   return `rule ${rule.number} (${formatPosition(rule.position)}) says ${rule.state}${note}`;
-}
-
-function checkVersion(version: string, what: string): void {
-  if (semver.valid(version) === null) {
-    throw new ImagewrightError("invalid-input", `${what} "${version}" is not a SemVer version`, {
-      input: `${what} "${version}"`,
-      hint: "use MAJOR.MINOR.PATCH, e.g. 0.3.1",
-    });
-  }
 }
 
 export interface Overlap {

@@ -6,7 +6,9 @@ import semver from "semver";
 import { isMap, isSeq, LineCounter, parseDocument } from "yaml";
 import type { Document, Node } from "yaml";
 import { z } from "zod";
-import { ImagewrightError } from "../errors/index.ts";
+import { ImagewrightError, isImagewrightError } from "../errors/index.ts";
+import { tagScheme } from "../versioning/index.ts";
+import type { TagSchemeConfig } from "../versioning/index.ts";
 import { COMPAT_STATES, formatPosition } from "./model.ts";
 import type { Matrix, Rule, SourcePosition } from "./model.ts";
 
@@ -54,7 +56,7 @@ const matrixSchema = z.strictObject({
     .regex(/^[A-Za-z0-9.-]+(:[0-9]+)?$/, "a registry host, optionally with a port (e.g. 127.0.0.1:5000)")
     .optional(),
   organisation: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, "a repository path such as 'stackable'").optional(),
-  tagScheme: z.string().min(1).optional(),
+  tagScheme: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
   vendor: z.string().regex(/^[a-z][a-z0-9]*$/, "lower-case letters and digits, starting with a letter").optional(),
   uncovered: stateSchema.default("unsupported"),
   products: z.record(nameSchema, z.strictObject({ repository: z.string().min(1).optional() })).default({}),
@@ -94,6 +96,21 @@ export function parseMatrixSource(text: string, origin: SourceOrigin): Matrix {
   }
 
   const value = parsed.data;
+  // Its shape is checked by tagScheme() just below, which knows presets and templates.
+  const scheme = value.tagScheme as TagSchemeConfig | undefined;
+  if (scheme !== undefined) {
+    try {
+      tagScheme(scheme);
+    } catch (error) {
+      if (!isImagewrightError(error)) throw error;
+      throw new ImagewrightError("invalid-input", `compatibility matrix: $.tagScheme: ${error.message}`, {
+        input,
+        place: formatPosition(position(offsetOf(document, ["tagScheme"]))),
+        hint: error.hint,
+        cause: error,
+      });
+    }
+  }
   const rules: Rule[] = value.rules.map((rule, index) => ({
     number: index + 1,
     operator: rule.operator,
@@ -112,7 +129,7 @@ export function parseMatrixSource(text: string, origin: SourceOrigin): Matrix {
     settings: {
       ...(value.registry === undefined ? {} : { registry: value.registry }),
       ...(value.organisation === undefined ? {} : { organisation: value.organisation }),
-      ...(value.tagScheme === undefined ? {} : { tagScheme: value.tagScheme }),
+      ...(scheme === undefined ? {} : { tagScheme: scheme }),
       ...(value.vendor === undefined ? {} : { vendor: value.vendor }),
       uncovered: value.uncovered,
     },
