@@ -1,0 +1,535 @@
+// One repository of one registry as an ImageStore: manifests by tag or digest,
+// blobs streamed and digest-checked both ways, resumable chunked uploads,
+// cross-repository mounts, tags, deletion and referrers.
+
+import { createHash } from "node:crypto";
+import { pipeline, type Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ImagewrightError, isImagewrightError } from "../errors/index.ts";
+import { MANIFEST_MEDIA_TYPES, MediaTypes, type Descriptor, type ImageStore, type StoredManifest } from "../oci/model.ts";
+import { header, jsonErrorPlace, readBytes, type RegistryClient, type RegistryResponse } from "./client.ts";
+import { DigestVerifier, digestOf, parseDigest } from "./digest.ts";
+import { parseManifestReference } from "./names.ts";
+import { backoffMs } from "./retry.ts";
+
+const ACCEPT_MANIFESTS = MANIFEST_MEDIA_TYPES.join(", ");
+
+export class RegistryRepository implements ImageStore {
+  readonly client: RegistryClient;
+  readonly host: string;
+  readonly repository: string;
+  /** `host/repository`, e.g. `127.0.0.1:5000/org/kafka`. */
+  readonly name: string;
+  readonly #pull: string[];
+  readonly #push: string[];
+
+  constructor(client: RegistryClient, host: string, repository: string) {
+    this.client = client;
+    this.host = host;
+    this.repository = repository;
+    this.name = `${host}/${repository}`;
+    this.#pull = [`repository:${repository}:pull`];
+    this.#push = [`repository:${repository}:pull,push`];
+  }
+
+  /** `name:tag` or `name@digest`: how a reference in this repository reads in messages. */
+  reference(reference: string): string {
+    return reference.includes(":") ? `${this.name}@${reference}` : `${this.name}:${reference}`;
+  }
+
+  async resolve(reference: string): Promise<Descriptor> {
+    const ref = parseManifestReference(reference);
+    const what = `manifest ${this.reference(reference)}`;
+    const response = await this.client.send({
+      method: "HEAD",
+      url: this.#url(`manifests/${reference}`),
+      headers: { accept: ACCEPT_MANIFESTS },
+      scopes: this.#pull,
+      what,
+      retry: true,
+    });
+    await response.body.dump();
+    if (response.status === 404) throw await this.client.failure(response, what);
+    const digest = header(response.headers, "docker-content-digest");
+    const mediaType = mediaTypeOf(header(response.headers, "content-type"));
+    const size = Number(header(response.headers, "content-length"));
+    // Registries that answer HEAD without these (or not at all) are read with GET instead.
+    if (response.status !== 200 || digest === undefined || mediaType === undefined || !MANIFEST_MEDIA_TYPES.includes(mediaType) || !Number.isSafeInteger(size)) {
+      return (await this.getManifest(reference)).descriptor;
+    }
+    parseDigest(digest, `Docker-Content-Digest from ${this.host}`);
+    if (ref.kind === "digest" && digest !== ref.digest) {
+      throw new ImagewrightError("invalid-input", `${what}: registry answered for digest ${digest}`, { input: what, hint: "the registry is misbehaving; do not trust its answers" });
+    }
+    return { mediaType, digest, size };
+  }
+
+  async getManifest(reference: string): Promise<StoredManifest> {
+    const ref = parseManifestReference(reference);
+    const what = `manifest ${this.reference(reference)}`;
+    const response = await this.client.send({
+      method: "GET",
+      url: this.#url(`manifests/${reference}`),
+      headers: { accept: ACCEPT_MANIFESTS },
+      scopes: this.#pull,
+      what,
+      retry: true,
+    });
+    if (response.status !== 200) throw await this.client.failure(response, what);
+    const declared = Number(header(response.headers, "content-length"));
+    if (Number.isFinite(declared) && declared > this.client.manifestLimit) {
+      response.body.destroy();
+      throw new ImagewrightError("invalid-input", `${what} is ${declared} bytes, more than the ${this.client.manifestLimit} bytes allowed for a manifest`, { input: what });
+    }
+    const bytes = await readBytes(response.body, this.client.manifestLimit, what);
+    const headerDigest = header(response.headers, "docker-content-digest");
+    const expected = ref.kind === "digest" ? ref.digest : headerDigest;
+    const algorithm = expected === undefined ? "sha256" : parseDigest(expected, `digest of ${what}`).algorithm;
+    const digest = digestOf(bytes, algorithm);
+    for (const claimed of [ref.kind === "digest" ? ref.digest : undefined, headerDigest]) {
+      if (claimed === undefined) continue;
+      const actual = digestOf(bytes, parseDigest(claimed, `Docker-Content-Digest from ${this.host}`).algorithm);
+      if (actual !== claimed) {
+        throw new ImagewrightError("invalid-input", `${what} does not match its digest: content is ${actual}, expected ${claimed}`, {
+          input: what,
+          hint: "the manifest was corrupted in transit or by the registry; nothing was stored from it",
+        });
+      }
+    }
+    const mediaType = mediaTypeOf(header(response.headers, "content-type"));
+    return {
+      descriptor: { mediaType: mediaType !== undefined && mediaType !== "application/json" ? mediaType : declaredMediaType(bytes, what), digest, size: bytes.length },
+      bytes,
+    };
+  }
+
+  async putManifest(bytes: Uint8Array, mediaType: string, tag?: string): Promise<Descriptor> {
+    if (tag !== undefined) parseManifestReference(tag);
+    const digest = digestOf(bytes);
+    const reference = tag ?? digest;
+    const what = `manifest ${this.reference(reference)}`;
+    const document = checkManifestDocument(bytes, mediaType, what, this.client.manifestLimit);
+    const response = await this.client.send({
+      method: "PUT",
+      url: this.#url(`manifests/${reference}`),
+      headers: { "content-type": mediaType },
+      body: bytes,
+      scopes: this.#push,
+      what,
+      retry: true,
+    });
+    if (response.status !== 201 && response.status !== 200) throw await this.client.failure(response, what);
+    await response.body.dump();
+    const stored = header(response.headers, "docker-content-digest");
+    if (stored !== undefined && stored !== digest) {
+      throw new ImagewrightError("invalid-input", `${what}: registry stored the manifest as ${stored}, but its bytes are ${digest}`, {
+        input: what,
+        hint: "the registry rewrote the manifest (some convert media types); push it in a form it accepts",
+      });
+    }
+    const descriptor: Descriptor = { mediaType, digest, size: bytes.length };
+    // Registries without the referrers API are told about a subject through the tag-schema index.
+    const subject = document.subject as Descriptor | undefined;
+    if (subject !== undefined && header(response.headers, "oci-subject") === undefined) {
+      await this.#addToReferrersIndex(subject, { ...descriptor, ...artifactFields(document) });
+    }
+    return descriptor;
+  }
+
+  async hasBlob(descriptor: Descriptor): Promise<boolean> {
+    parseDigest(descriptor.digest);
+    const what = `blob ${this.name}@${descriptor.digest}`;
+    const response = await this.client.send({ method: "HEAD", url: this.#url(`blobs/${descriptor.digest}`), scopes: this.#pull, what, retry: true, followRedirects: true });
+    await response.body.dump();
+    if (response.status === 200) return true;
+    if (response.status === 404) return false;
+    throw await this.client.failure(response, what);
+  }
+
+  async getBlob(descriptor: Descriptor): Promise<Readable> {
+    parseDigest(descriptor.digest);
+    const what = `blob ${this.name}@${descriptor.digest}`;
+    const response = await this.client.send({ method: "GET", url: this.#url(`blobs/${descriptor.digest}`), scopes: this.#pull, what, retry: true, followRedirects: true });
+    if (response.status !== 200) throw await this.client.failure(response, what);
+    const verifier = new DigestVerifier(descriptor.digest, descriptor.size, what);
+    // pipeline destroys both sides on error, so an aborted download frees its connection.
+    pipeline(response.body, verifier, () => undefined);
+    return verifier;
+  }
+
+  /**
+   * Uploads a blob: small ones in one PUT, larger ones in PATCH chunks of
+   * `client.chunkSize`. A failed chunk is resumed from what the registry says
+   * it holds; the digest is checked locally before the upload is committed.
+   */
+  async putBlob(descriptor: Descriptor, content: Readable): Promise<void> {
+    const { algorithm } = parseDigest(descriptor.digest);
+    const what = `blob ${this.name}@${descriptor.digest}`;
+    const hash = createHash(algorithm);
+    let total = 0;
+    const take = (chunk: Buffer): void => {
+      total += chunk.length;
+      if (total > descriptor.size) {
+        content.destroy();
+        throw new ImagewrightError("invalid-input", `${what}: content is longer than the ${descriptor.size} bytes its descriptor says`, { input: what, place: `byte ${descriptor.size}` });
+      }
+      hash.update(chunk);
+    };
+    const verify = (): void => {
+      const actual = `${algorithm}:${hash.digest("hex")}`;
+      if (total !== descriptor.size || actual !== descriptor.digest) {
+        throw new ImagewrightError("invalid-input", `${what}: content does not match its descriptor (got ${total} bytes with digest ${actual})`, {
+          input: what,
+          place: `byte ${total}`,
+          hint: "the source is corrupt; nothing was committed",
+        });
+      }
+    };
+    const chunks = chunksOf(content, this.client.chunkSize);
+    try {
+      const first = await chunks.next();
+      const firstChunk = first.done === true ? Buffer.alloc(0) : first.value;
+      let following = first.done === true ? first : await chunks.next();
+      take(firstChunk);
+      if (following.done === true) {
+        verify();
+        await this.#putMonolithic(descriptor, firstChunk, what);
+        return;
+      }
+      let location = await this.#startUpload(what);
+      let offset = 0;
+      let current: Buffer = firstChunk;
+      try {
+        for (;;) {
+          // Read the next chunk while this one is on the wire.
+          const pending: Promise<IteratorResult<Buffer>> | undefined = following.done === true ? undefined : chunks.next();
+          location = await this.#patchChunk(location, current, offset, what);
+          offset += current.length;
+          if (following.done === true) break;
+          current = following.value;
+          take(current);
+          following = pending === undefined ? { done: true, value: undefined } : await pending;
+        }
+        verify();
+      } catch (error) {
+        await this.#cancelUpload(location, what);
+        throw error;
+      }
+      await this.#finishUpload(location, descriptor, what);
+    } finally {
+      await chunks.return(undefined);
+    }
+  }
+
+  async mountBlob(descriptor: Descriptor, from: ImageStore): Promise<boolean> {
+    if (!(from instanceof RegistryRepository) || from.host !== this.host) return false;
+    if (from.repository === this.repository) return this.hasBlob(descriptor);
+    parseDigest(descriptor.digest);
+    const what = `mount of blob ${descriptor.digest} from ${from.name} into ${this.name}`;
+    const url = this.#url("blobs/uploads/");
+    url.searchParams.set("mount", descriptor.digest);
+    url.searchParams.set("from", from.repository);
+    const response = await this.client.send({
+      method: "POST",
+      url,
+      scopes: [...this.#push, `repository:${from.repository}:pull`],
+      what,
+      retry: true,
+    });
+    await response.body.dump();
+    if (response.status === 201) return true;
+    if (response.status === 202) {
+      // The registry could not mount (blob unknown there, or mounting off) and opened an upload instead: close it, let the caller copy.
+      const location = header(response.headers, "location");
+      if (location !== undefined) await this.#cancelUpload(new URL(location, response.url), what);
+      return false;
+    }
+    throw await this.client.failure(response, what);
+  }
+
+  async listTags(): Promise<string[]> {
+    const url = this.#url("tags/list");
+    url.searchParams.set("n", String(this.client.pageSize));
+    return this.client.pages(this.host, url, "tags", this.#pull, `tags of ${this.name}`);
+  }
+
+  /** Deletes a manifest by digest (every tag on it goes too), or a tag where the registry supports that. */
+  async delete(reference: string): Promise<void> {
+    const ref = parseManifestReference(reference);
+    const what = `manifest ${this.reference(reference)}`;
+    const response = await this.client.send({
+      method: "DELETE",
+      url: this.#url(`manifests/${reference}`),
+      scopes: [`repository:${this.repository}:delete`],
+      what,
+      retry: true,
+    });
+    if (response.status === 202 || response.status === 200 || response.status === 204) {
+      await response.body.dump();
+      return;
+    }
+    if (response.status === 405) {
+      throw await this.client.failure(response, what, "the registry has deletion disabled (Distribution: storage.delete.enabled)");
+    }
+    if (ref.kind === "tag" && response.status === 400) {
+      throw await this.client.failure(
+        response,
+        what,
+        `this registry deletes manifests by digest only; resolve the tag and delete ${this.name}@<digest> (which removes every tag on it)`,
+      );
+    }
+    throw await this.client.failure(response, what);
+  }
+
+  /**
+   * Manifests whose `subject` is `digest`: from the referrers API, or where the
+   * registry lacks it, from the `sha256-<hex>` tag-schema index.
+   */
+  async referrers(digest: string, artifactType?: string): Promise<Descriptor[]> {
+    const { algorithm, hex } = parseDigest(digest);
+    const what = `referrers of ${this.name}@${digest}`;
+    const url = this.#url(`referrers/${digest}`);
+    if (artifactType !== undefined) url.searchParams.set("artifactType", artifactType);
+    const response = await this.client.send({ method: "GET", url, headers: { accept: MediaTypes.ociIndex }, scopes: this.#pull, what, retry: true });
+    let manifests: Descriptor[];
+    if (response.status === 200 && mediaTypeOf(header(response.headers, "content-type")) === MediaTypes.ociIndex) {
+      const bytes = await readBytes(response.body, this.client.manifestLimit, what);
+      manifests = indexManifests(bytes, what);
+      if ((header(response.headers, "oci-filters-applied") ?? "").includes("artifactType")) return manifests;
+    } else if (response.status === 404 || response.status === 200) {
+      await response.body.dump();
+      try {
+        manifests = indexManifests((await this.getManifest(fallbackTag(algorithm, hex))).bytes, what);
+      } catch (error) {
+        if (isImagewrightError(error) && error.kind === "not-found") return [];
+        throw error;
+      }
+    } else {
+      throw await this.client.failure(response, what);
+    }
+    return artifactType === undefined ? manifests : manifests.filter((m) => m.artifactType === artifactType);
+  }
+
+  #url(path: string): URL {
+    return new URL(`${this.repository}/${path}`, this.client.base(this.host));
+  }
+
+  async #addToReferrersIndex(subject: Descriptor, referrer: Descriptor): Promise<void> {
+    const { algorithm, hex } = parseDigest(subject.digest, `subject digest of ${referrer.digest}`);
+    const tag = fallbackTag(algorithm, hex);
+    let manifests: Descriptor[] = [];
+    try {
+      manifests = indexManifests((await this.getManifest(tag)).bytes, `referrers index ${this.reference(tag)}`);
+    } catch (error) {
+      if (!(isImagewrightError(error) && error.kind === "not-found")) throw error;
+    }
+    if (manifests.some((m) => m.digest === referrer.digest)) return;
+    const index = { schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [...manifests, referrer] };
+    await this.putManifest(Buffer.from(JSON.stringify(index)), MediaTypes.ociIndex, tag);
+  }
+
+  async #startUpload(what: string): Promise<URL> {
+    const response = await this.client.send({ method: "POST", url: this.#url("blobs/uploads/"), scopes: this.#push, what, retry: true });
+    const location = header(response.headers, "location");
+    if (response.status !== 202 || location === undefined) throw await this.client.failure(response, what);
+    await response.body.dump();
+    return new URL(location, response.url);
+  }
+
+  async #putMonolithic(descriptor: Descriptor, bytes: Buffer, what: string): Promise<void> {
+    // The bytes are in memory, so a lost upload session is simply started again.
+    for (let attempt = 1; ; attempt++) {
+      const location = await this.#startUpload(what);
+      try {
+        await this.#finishUpload(location, descriptor, what, bytes);
+        return;
+      } catch (error) {
+        if (attempt >= this.client.retry.attempts || !(isImagewrightError(error) && (error.kind === "unavailable" || error.kind === "not-found"))) throw error;
+        await sleep(backoffMs(this.client.retry, attempt));
+      }
+    }
+  }
+
+  /** Sends one chunk; on failure asks the registry how much it holds and sends the rest. Returns the next upload URL. */
+  async #patchChunk(location: URL, chunk: Buffer, offset: number, what: string): Promise<URL> {
+    let url = location;
+    let sent = 0;
+    for (let attempt = 1; ; attempt++) {
+      let failure: unknown;
+      try {
+        const response = await this.client.send({
+          method: "PATCH",
+          url,
+          headers: {
+            "content-type": "application/octet-stream",
+            "content-range": `${offset + sent}-${offset + chunk.length - 1}`,
+          },
+          body: chunk.subarray(sent),
+          scopes: this.#push,
+          what,
+          retry: false,
+        });
+        const next = header(response.headers, "location");
+        if (response.status === 202 && next !== undefined) {
+          await response.body.dump();
+          return new URL(next, response.url);
+        }
+        failure = await this.client.failure(response, what);
+        if (response.status < 500 && response.status !== 429 && response.status !== 416) throw failure;
+      } catch (error) {
+        if (isImagewrightError(error) && error.kind !== "unavailable") throw error;
+        failure = error;
+      }
+      if (attempt >= this.client.retry.attempts) throw failure;
+      await sleep(backoffMs(this.client.retry, attempt));
+      const status = await this.#uploadStatus(url, what);
+      url = status.location;
+      sent = status.received - offset;
+      if (sent >= chunk.length) return url;
+      if (sent < 0) {
+        throw new ImagewrightError("unavailable", `${what}: the registry lost part of the upload (it holds ${status.received} bytes, ${offset} were sent)`, {
+          input: what,
+          hint: "run the command again; blobs already pushed are skipped",
+        });
+      }
+    }
+  }
+
+  /** How many bytes an upload session holds (`Range: 0-<last>`), and its current URL. */
+  async #uploadStatus(location: URL, what: string): Promise<{ location: URL; received: number }> {
+    const response = await this.client.send({ method: "GET", url: location, scopes: this.#push, what, retry: true });
+    await response.body.dump();
+    if (response.status !== 204 && response.status !== 200) {
+      throw new ImagewrightError("unavailable", `${what}: the upload session was lost (registry answered HTTP ${response.status} when asked for its status)`, {
+        input: what,
+        hint: "run the command again; blobs already pushed are skipped and the tag is only set once every blob is there",
+      });
+    }
+    const range = /^(?:bytes=)?0-(\d+)$/.exec(header(response.headers, "range") ?? "");
+    const last = range?.[1] === undefined ? -1 : Number(range[1]);
+    const next = header(response.headers, "location");
+    // Distribution reports an empty upload as "0-0", the same as one byte; chunks are never one byte, so 0 is right.
+    return { location: next === undefined ? location : new URL(next, response.url), received: last <= 0 ? 0 : last + 1 };
+  }
+
+  async #finishUpload(location: URL, descriptor: Descriptor, what: string, body?: Buffer): Promise<void> {
+    const url = new URL(location);
+    url.searchParams.set("digest", descriptor.digest);
+    const response = await this.client.send({
+      method: "PUT",
+      url,
+      headers: { "content-type": "application/octet-stream" },
+      body: body ?? Buffer.alloc(0),
+      scopes: this.#push,
+      what,
+      retry: true,
+    });
+    if (response.status === 201 || response.status === 204) {
+      await response.body.dump();
+      const stored = header(response.headers, "docker-content-digest");
+      if (stored !== undefined && stored !== descriptor.digest) {
+        throw new ImagewrightError("invalid-input", `${what}: registry stored the blob as ${stored}`, { input: what });
+      }
+      return;
+    }
+    // A retried PUT whose first attempt landed finds its session gone: the blob is there.
+    if (response.status === 404 && (await this.hasBlob(descriptor).catch(() => false))) {
+      await response.body.dump();
+      return;
+    }
+    throw await this.client.failure(response, what);
+  }
+
+  async #cancelUpload(location: URL, what: string): Promise<void> {
+    try {
+      const response = await this.client.send({ method: "DELETE", url: location, scopes: this.#push, what, retry: false });
+      await response.body.dump();
+    } catch {
+      // Abandoned sessions are purged by the registry; failing to cancel one changes nothing for the caller.
+    }
+  }
+}
+
+/** The tag-schema fallback tag for a subject: `sha256-<hex>`. */
+export function fallbackTag(algorithm: string, hex: string): string {
+  return `${algorithm}-${hex.slice(0, 64)}`;
+}
+
+async function* chunksOf(stream: Readable, size: number): AsyncGenerator<Buffer, void, undefined> {
+  let parts: Buffer[] = [];
+  let length = 0;
+  for await (const piece of stream as AsyncIterable<Buffer | string>) {
+    let buffer = typeof piece === "string" ? Buffer.from(piece) : piece;
+    while (length + buffer.length >= size) {
+      const take = size - length;
+      parts.push(buffer.subarray(0, take));
+      yield Buffer.concat(parts, size);
+      parts = [];
+      length = 0;
+      buffer = buffer.subarray(take);
+    }
+    if (buffer.length > 0) {
+      parts.push(buffer);
+      length += buffer.length;
+    }
+  }
+  if (length > 0) yield Buffer.concat(parts, length);
+}
+
+function mediaTypeOf(contentType: string | undefined): string | undefined {
+  const value = contentType?.split(";")[0]?.trim();
+  return value === undefined || value === "" ? undefined : value;
+}
+
+function parseJson(bytes: Uint8Array, what: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(bytes).toString("utf8"));
+  } catch (cause) {
+    throw new ImagewrightError("invalid-input", `${what} is not valid JSON`, { input: what, place: jsonErrorPlace(cause) ?? "byte 0", cause });
+  }
+}
+
+function declaredMediaType(bytes: Uint8Array, what: string): string {
+  const document = parseJson(bytes, what) as { mediaType?: unknown; manifests?: unknown };
+  if (typeof document?.mediaType === "string") return document.mediaType;
+  return Array.isArray(document?.manifests) ? MediaTypes.ociIndex : MediaTypes.ociManifest;
+}
+
+/** Checks what we are about to push is a manifest at all; the registry checks the rest. */
+function checkManifestDocument(bytes: Uint8Array, mediaType: string, what: string, limit: number): Record<string, unknown> {
+  if (bytes.length > limit) {
+    throw new ImagewrightError("invalid-input", `${what} is ${bytes.length} bytes, more than the ${limit} bytes allowed for a manifest`, { input: what });
+  }
+  if (!/^[a-z0-9][a-z0-9.+-]*\/[a-z0-9][a-z0-9.+-]*$/i.test(mediaType)) {
+    throw new ImagewrightError("invalid-input", `${what}: media type "${mediaType}" is not a media type`, { input: `media type "${mediaType}"` });
+  }
+  const document = parseJson(bytes, what);
+  if (typeof document !== "object" || document === null || Array.isArray(document)) {
+    throw new ImagewrightError("invalid-input", `${what} is not a JSON object`, { input: what, place: "$" });
+  }
+  const record = document as Record<string, unknown>;
+  if (record.schemaVersion !== 2) {
+    throw new ImagewrightError("invalid-input", `${what}: schemaVersion must be 2, found ${JSON.stringify(record.schemaVersion) ?? "nothing"}`, { input: what, place: "$.schemaVersion" });
+  }
+  if (record.mediaType !== undefined && record.mediaType !== mediaType) {
+    throw new ImagewrightError("invalid-input", `${what}: its mediaType ${JSON.stringify(record.mediaType)} differs from the ${mediaType} it is pushed as`, { input: what, place: "$.mediaType" });
+  }
+  return record;
+}
+
+function artifactFields(document: Record<string, unknown>): Partial<Descriptor> {
+  const config = document.config as { mediaType?: unknown } | undefined;
+  const artifactType = typeof document.artifactType === "string" ? document.artifactType : typeof config?.mediaType === "string" ? config.mediaType : undefined;
+  const annotations = document.annotations as Record<string, string> | undefined;
+  return { ...(artifactType === undefined ? {} : { artifactType }), ...(annotations === undefined ? {} : { annotations }) };
+}
+
+function indexManifests(bytes: Uint8Array, what: string): Descriptor[] {
+  const document = parseJson(bytes, what) as { manifests?: unknown };
+  if (!Array.isArray(document?.manifests)) {
+    throw new ImagewrightError("invalid-input", `${what}: the answer is not an image index`, { input: what, place: "$.manifests" });
+  }
+  return document.manifests as Descriptor[];
+}
+
+export type { RegistryResponse };
