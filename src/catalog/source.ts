@@ -1,0 +1,117 @@
+// A catalog YAML file kept with its syntax tree, so that any problem found later
+// (schema, paths, dependencies, cycles) can be pointed at by file, line and column.
+
+import { readFileSync } from "node:fs";
+import { relative, isAbsolute } from "node:path";
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
+import type { Document, Node } from "yaml";
+
+export type PathSegment = string | number;
+
+/** One thing wrong with the catalog, at a place a person can open. */
+export interface CatalogProblem {
+  /** The file as the user would open it (relative to the working directory when inside it). */
+  file: string;
+  line: number;
+  column: number;
+  /** The YAML path inside the file, e.g. `versions[1].dependencies.java-base`. */
+  path: string;
+  message: string;
+}
+
+export function displayPath(file: string): string {
+  const fromCwd = relative(process.cwd(), file);
+  return fromCwd === "" || fromCwd.startsWith("..") || isAbsolute(fromCwd) ? file : fromCwd;
+}
+
+export function formatPath(path: readonly PathSegment[]): string {
+  let text = "";
+  for (const segment of path) {
+    if (typeof segment === "number") text += `[${segment}]`;
+    else text += text === "" ? segment : `.${segment}`;
+  }
+  return text === "" ? "(document)" : text;
+}
+
+export class YamlSource {
+  readonly file: string;
+  readonly shownAs: string;
+  private readonly lineCounter: LineCounter;
+  private readonly document: Document;
+
+  private constructor(file: string, text: string) {
+    this.file = file;
+    this.shownAs = displayPath(file);
+    this.lineCounter = new LineCounter();
+    // uniqueKeys (the default) makes a repeated key a syntax error rather than a silent overwrite.
+    this.document = parseDocument(text, { lineCounter: this.lineCounter, prettyErrors: false, uniqueKeys: true });
+  }
+
+  static read(file: string): YamlSource {
+    return new YamlSource(file, readFileSync(file, "utf8"));
+  }
+
+  /** YAML syntax errors (and repeated keys), each at its line and column. */
+  syntaxProblems(): CatalogProblem[] {
+    return this.document.errors.map((error) => {
+      const { line, col } = this.lineCounter.linePos(error.pos[0]);
+      return { file: this.shownAs, line, column: col, path: "(syntax)", message: `YAML syntax: ${firstLine(error.message)}` };
+    });
+  }
+
+  /** The document as plain data; an empty file is `null`. */
+  value(): unknown {
+    return this.document.toJS({ maxAliasCount: 100 });
+  }
+
+  /**
+   * A problem at `path`. When the path does not exist (a missing key) the problem
+   * points at the deepest node that does; `at: "key"` points at a map key itself.
+   */
+  problem(path: readonly PathSegment[], message: string, at: "value" | "key" = "value"): CatalogProblem {
+    const { line, column } = this.locate(path, at);
+    return { file: this.shownAs, line, column, path: formatPath(path), message };
+  }
+
+  /** Whether `path` names a node that exists in the document. */
+  has(path: readonly PathSegment[]): boolean {
+    return this.walk(path, "value").found;
+  }
+
+  place(path: readonly PathSegment[], at: "value" | "key" = "value"): string {
+    const { line, column } = this.locate(path, at);
+    return `${this.shownAs}:${line}:${column}`;
+  }
+
+  private locate(path: readonly PathSegment[], at: "value" | "key"): { line: number; column: number } {
+    const { node } = this.walk(path, at);
+    const offset = node?.range?.[0] ?? 0;
+    const { line, col } = this.lineCounter.linePos(offset);
+    return { line, column: col };
+  }
+
+  private walk(path: readonly PathSegment[], at: "value" | "key"): { node: Node | undefined; found: boolean } {
+    let node = this.document.contents ?? undefined;
+    for (let i = 0; i < path.length; i++) {
+      const segment = path[i];
+      const last = i === path.length - 1;
+      let next: Node | undefined;
+      if (isMap(node)) {
+        const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+        if (pair !== undefined) {
+          const key = pair.key as Node;
+          next = last && at === "key" ? key : ((pair.value as Node | null) ?? key);
+        }
+      } else if (isSeq(node) && typeof segment === "number") {
+        next = (node.items[segment] as Node | undefined) ?? undefined;
+      }
+      if (next === undefined) return { node, found: false };
+      node = next;
+    }
+    return { node, found: true };
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0] ?? text;
+}
