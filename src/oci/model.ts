@@ -16,6 +16,7 @@ export const MediaTypes = {
   dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
   dockerManifestList: "application/vnd.docker.distribution.manifest.list.v2+json",
   dockerConfig: "application/vnd.docker.container.image.v1+json",
+  dockerLayer: "application/vnd.docker.image.rootfs.diff.tar",
   dockerLayerGzip: "application/vnd.docker.image.rootfs.diff.tar.gzip",
 } as const;
 
@@ -80,11 +81,17 @@ export interface ImageStore {
   /** How to name this location in messages, e.g. `127.0.0.1:5000/org/kafka`, `oci:/tmp/layout`. */
   readonly name: string;
 
-  /** The descriptor a tag or digest points at (HEAD where the location can). Throws not-found. */
+  /**
+   * The descriptor a tag or digest points at (HEAD where the location can). Throws not-found.
+   * Layouts and archives also take "" for their only image (they can hold unnamed images).
+   */
   resolve(reference: string): Promise<Descriptor>;
   /** A manifest or index by tag or digest; bytes are digest-verified and size-limited. */
   getManifest(reference: string): Promise<StoredManifest>;
-  /** Stores manifest bytes as-is; with a tag, points the tag at them. Returns their descriptor. */
+  /**
+   * Stores manifest bytes as-is; with a tag, points the tag at them. Returns their descriptor.
+   * Layouts and archives take the tag "" to record an unnamed top-level image.
+   */
   putManifest(bytes: Uint8Array, mediaType: string, tag?: string): Promise<Descriptor>;
 
   hasBlob(descriptor: Descriptor): Promise<boolean>;
@@ -102,4 +109,14 @@ export interface ImageStore {
   listTags(): Promise<string[]>;
   /** Removes a tag or manifest where the location allows it. */
   delete?(reference: string): Promise<void>;
+
+  /**
+   * Manifest media types this location can hold, when it cannot hold them all
+   * (a docker archive holds images, not indexes). Copy checks it before moving bytes.
+   */
+  readonly accepts?: readonly string[];
+  /** Makes writes visible where a location batches them (a docker archive is one tar, written at the end). */
+  commit?(): Promise<void>;
+  /** Drops batched writes after a failed copy, leaving the location as it was. */
+  abort?(): Promise<void>;
 }
