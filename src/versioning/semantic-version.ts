@@ -15,13 +15,16 @@ export function isImageVersion(text: string): boolean {
 }
 
 function isStrictSemVer(text: string): boolean {
-  // semver.valid also accepts " 1.2.3" and "v1.2.3" and returns them cleaned up; we want the exact text.
-  return text.length <= 128 && semver.valid(text) === text;
+  if (text.length > 128 || !/^[0-9]/.test(text)) return false;
+  // semver.parse also accepts " 1.2.3" and "v1.2.3" and cleans them up; we want the exact text back.
+  const parsed = semver.parse(text);
+  if (parsed === null) return false;
+  return text === parsed.version + (parsed.build.length > 0 ? "+" + parsed.build.join(".") : "");
 }
 
 function semVerProblem(what: string, text: string, allowBuild: boolean): ImagewrightError {
   const plusAt = text.indexOf("+");
-  const hint = `a ${what} is SemVer: MAJOR.MINOR.PATCH with numbers without leading zeros, e.g. 0.1.0, optionally -prerelease`;
+  const hint = `an ${what} is SemVer: MAJOR.MINOR.PATCH with numbers without leading zeros, e.g. 0.1.0, optionally -prerelease`;
   if (!allowBuild && plusAt >= 0 && isStrictSemVer(text)) {
     return new ImagewrightError("invalid-input", `${what} ${JSON.stringify(text)} has build metadata, which an OCI tag cannot carry`, {
       input: `${what} ${JSON.stringify(text)}`,
