@@ -203,7 +203,7 @@ describe("tag schemes that are refused when built", () => {
     ["bad vendor word", { preset: "stackable", vendor: "acme2" }, /vendor word "acme2" is not valid/, "tagScheme.vendor"],
     ["vendor with an underscore", { preset: "stackable", vendor: "a_b" }, /vendor word "a_b" is not valid/],
     ["unknown key", { registryTag: "{productVersion}", gitTags: "x" } as unknown as TagSchemeConfig, /unknown key "gitTags"/, "tagScheme.gitTags"],
-    ["unknown key next to a preset", { preset: "stackable", registryTag: "{productVersion}" } as unknown as TagSchemeConfig, /unknown key "registryTag" next to "preset"/],
+    ["unknown key next to a preset", { preset: "stackable", registryTag: "{productVersion}" }, /unknown key "registryTag" next to "preset"/],
     ["rc git tag without git tag", { registryTag: "{productVersion}", rcRegistryTag: "{productVersion}-rc{rc}", rcGitTag: "{productVersion}-rc{rc}" }, /rcGitTag is given without gitTag/],
     ["git tag with a character git refuses", { registryTag: "{productVersion}", gitTag: "{product}:{productVersion}" }, /":" at character 10 cannot appear in a git tag/],
     ["not an object", 42 as unknown as TagSchemeConfig, /a preset name or an object/],
