@@ -1,0 +1,166 @@
+// Audit of what runs in a cluster: each deployed image (from `kubectl get pods
+// -o json`) judged by the matrix for one operator version, and the image that
+// operator would choose instead when there is a better one.
+
+import semver from "semver";
+import { z } from "zod";
+import { ImagewrightError, isImagewrightError } from "../errors/index.ts";
+import { parseJsonDocument, parseRegistryReference } from "../oci/index.ts";
+import type { RegistryReference } from "../oci/index.ts";
+import { parseOperatorVersion, readTag } from "../versioning/index.ts";
+import type { Matrix } from "./model.ts";
+import { knowsProduct, resolveImage, schemeOf } from "./resolve.ts";
+import type { ResolveOptions, Resolution, Refusal } from "./resolve.ts";
+import { evaluate } from "./rules.ts";
+
+export type AuditStatus = "compatible" | "unsupported" | "incompatible" | "outdated" | "unknown";
+
+export interface AuditEntry {
+  namespace?: string;
+  pod: string;
+  container: string;
+  image: string;
+  /** The digest the node runs (from the pod status), when known. */
+  runningDigest?: string;
+  product?: string;
+  productVersion?: string;
+  imageVersion?: string;
+  status: AuditStatus;
+  reason: string;
+  /** The digest-pinned reference the operator would choose; absent when it would choose this image or none. */
+  moveTo?: string;
+}
+
+export interface AuditReport {
+  operatorVersion: string;
+  matrixDigest: string;
+  entries: AuditEntry[];
+  counts: Record<AuditStatus, number>;
+}
+
+const containerSchema = z.looseObject({ name: z.string(), image: z.string() });
+const statusSchema = z.looseObject({ name: z.string(), imageID: z.string().optional() });
+const podSchema = z.looseObject({
+  kind: z.literal("Pod").optional(),
+  metadata: z.looseObject({ name: z.string(), namespace: z.string().optional() }),
+  spec: z.looseObject({
+    containers: z.array(containerSchema),
+    initContainers: z.array(containerSchema).optional(),
+  }),
+  status: z
+    .looseObject({
+      containerStatuses: z.array(statusSchema).optional(),
+      initContainerStatuses: z.array(statusSchema).optional(),
+    })
+    .optional(),
+});
+const podListSchema = z.looseObject({ items: z.array(podSchema) });
+
+export type Pod = z.infer<typeof podSchema>;
+
+/** Pods from the JSON of `kubectl get pods -o json` (a List) or `kubectl get pod x -o json` (one Pod). */
+export function readPods(text: string, name: string): Pod[] {
+  const input = `pod list ${name}`;
+  const document = parseJsonDocument(text, input);
+  const isList = typeof document === "object" && document !== null && "items" in document;
+  const parsed = isList ? podListSchema.safeParse(document) : podSchema.transform((pod) => ({ items: [pod] })).safeParse(document);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const place = "$" + (issue?.path ?? []).map((key) => (typeof key === "number" ? `[${key}]` : `.${String(key)}`)).join("");
+    throw new ImagewrightError("invalid-input", `not the JSON of kubectl get pods: ${place}: ${issue?.message ?? "invalid"}`, {
+      input,
+      place,
+      hint: "pass the output of `kubectl get pods -o json`",
+    });
+  }
+  return parsed.data.items;
+}
+
+/** Where the operator would look for a product's images; the CLI builds it from the matrix and --registry. */
+export type StoreFor = (product: string, deployed: RegistryReference) => ResolveOptions;
+
+export async function auditPods(matrix: Matrix, operatorVersion: string, pods: readonly Pod[], storeFor: StoreFor): Promise<AuditReport> {
+  parseOperatorVersion(operatorVersion);
+  const scheme = schemeOf(matrix);
+  const choices = new Map<string, Promise<Resolution | Refusal | ImagewrightError>>();
+  const entries: AuditEntry[] = [];
+  for (const pod of pods) {
+    const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
+    for (const container of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
+      const imageID = statuses.find((status) => status.name === container.name)?.imageID;
+      const runningDigest = /@(sha256:[0-9a-f]{64})$/.exec(imageID ?? "")?.[1];
+      const base: AuditEntry = {
+        ...(pod.metadata.namespace === undefined ? {} : { namespace: pod.metadata.namespace }),
+        pod: pod.metadata.name,
+        container: container.name,
+        image: container.image,
+        ...(runningDigest === undefined ? {} : { runningDigest }),
+        status: "unknown",
+        reason: "",
+      };
+      entries.push(await judge(base));
+    }
+  }
+
+  async function judge(entry: AuditEntry): Promise<AuditEntry> {
+    let reference: RegistryReference;
+    try {
+      reference = parseRegistryReference(entry.image);
+    } catch (error) {
+      if (!isImagewrightError(error)) throw error;
+      throw new ImagewrightError(error.kind, error.message, {
+        input: `image of pod ${entry.namespace === undefined ? "" : `${entry.namespace}/`}${entry.pod}, container ${entry.container}`,
+        place: error.place,
+        cause: error,
+      });
+    }
+    const product = reference.repository.split("/").at(-1) ?? "";
+    if (!knowsProduct(matrix, product)) return { ...entry, reason: `the matrix knows no product "${product}"` };
+    if (reference.tag === undefined) return { ...entry, product, reason: "the image has no tag to read versions from" };
+    let coordinates;
+    try {
+      coordinates = readTag(scheme, reference.tag, { products: [product] });
+    } catch (error) {
+      if (!isImagewrightError(error)) throw error;
+      return { ...entry, product, reason: `tag does not fit tag scheme ${scheme.name}: ${error.message}` };
+    }
+    const { productVersion, imageVersion } = coordinates.coordinates;
+    if (coordinates.kind !== "release" || imageVersion === undefined) {
+      return { ...entry, product, productVersion, reason: `a ${coordinates.kind} tag without an image version to judge` };
+    }
+    const judged = { ...entry, product, productVersion, imageVersion };
+    const verdict = evaluate(matrix, { operatorVersion, product, productVersion, imageVersion });
+    const key = `${product}\u0000${productVersion}`;
+    let choice = choices.get(key);
+    if (choice === undefined) {
+      choice = resolveImage(matrix, { operatorVersion, product, productVersion }, storeFor(product, reference)).catch((error: unknown) => {
+        if (isImagewrightError(error)) return error;
+        throw error;
+      });
+      choices.set(key, choice);
+    }
+    const best = await choice;
+    const deployedDigest = reference.digest ?? entry.runningDigest;
+    const moveTo =
+      best instanceof ImagewrightError || !best.found
+        ? undefined
+        : semver.gt(best.imageVersion, imageVersion) || (semver.eq(best.imageVersion, imageVersion) && deployedDigest !== undefined && deployedDigest !== best.digest) || verdict.state !== "compatible"
+          ? best.reference
+          : undefined;
+    const nothingBetter = best instanceof ImagewrightError ? `; no replacement: ${best.message}` : best.found ? "" : `; no replacement: ${best.reason}`;
+    if (verdict.state !== "compatible") {
+      return { ...judged, status: verdict.state, reason: verdict.reason + (moveTo === undefined ? nothingBetter : ""), ...(moveTo === undefined ? {} : { moveTo }) };
+    }
+    if (moveTo !== undefined && !(best instanceof ImagewrightError) && best.found) {
+      const why = semver.gt(best.imageVersion, imageVersion)
+        ? `image ${best.imageVersion} is newer and ${best.state}`
+        : `tag ${best.tag} now points at ${best.digest}`;
+      return { ...judged, status: "outdated", reason: `${verdict.reason}; ${why}`, moveTo };
+    }
+    return { ...judged, status: "compatible", reason: verdict.reason };
+  }
+
+  const counts: Record<AuditStatus, number> = { compatible: 0, unsupported: 0, incompatible: 0, outdated: 0, unknown: 0 };
+  for (const entry of entries) counts[entry.status]++;
+  return { operatorVersion, matrixDigest: matrix.digest, entries, counts };
+}
