@@ -158,7 +158,8 @@ export const catalogFileSchema = z
   .strictObject({
     registry: z
       .string({ error: "expected a registry host, e.g. 127.0.0.1:5000" })
-      .regex(REGISTRY, { error: "expected a registry host with an optional port, e.g. 127.0.0.1:5000 or registry.example.com" }),
+      .regex(REGISTRY, { error: "expected a registry host with an optional port, e.g. 127.0.0.1:5000 or registry.example.com" })
+      .meta({ description: "The registry images are pushed to, host[:port]." }),
     namespace: z
       .string({ error: "expected a namespace (organisation), e.g. stackable" })
       .regex(NAMESPACE, { error: "expected a namespace of lowercase path components, e.g. stackable or acme/images" })
