@@ -115,6 +115,11 @@ async function readNode(store: ImageStore, descriptor: Descriptor, bytes: Uint8A
   return node;
 }
 
+/** `store:tag`, `store@digest`, or the store alone for an unnamed image. */
+export function referenceName(store: ImageStore, reference: string): string {
+  return reference === "" ? store.name : isDigest(reference) ? `${store.name}@${reference}` : `${store.name}:${reference}`;
+}
+
 function* walk(node: ManifestNode): Generator<ManifestNode> {
   for (const child of node.children) yield* walk(child);
   yield node;
@@ -133,7 +138,7 @@ export async function copy(source: ImageStore, sourceReference: string, destinat
     notes.push(message);
     emit({ type: "note", message });
   };
-  const sourceName = `${source.name}${sourceReference === "" ? "" : isDigest(sourceReference) ? `@${sourceReference}` : `:${sourceReference}`}`;
+  const sourceName = referenceName(source, sourceReference);
 
   const top = await source.getManifest(sourceReference);
   const sourceDescriptor = top.descriptor;
@@ -222,7 +227,7 @@ export async function copy(source: ImageStore, sourceReference: string, destinat
     await destination.commit?.();
     return {
       source: sourceName,
-      destination: destination.name,
+      destination: referenceName(destination, destinationReference),
       sourceDescriptor,
       descriptor: root.descriptor,
       digestChanged: root.descriptor.digest !== sourceDescriptor.digest,

@@ -21,5 +21,5 @@ export { selectPlatforms, describeEntry, type PlatformSelection } from "./select
 export { parseReference, parseRegistryReference, formatReference, DOCKER_HUB, type Reference, type RegistryReference, type LayoutReference, type ArchiveReference } from "./reference.ts";
 export { OciLayout, REF_NAME } from "./layout.ts";
 export { DockerArchive } from "./archive.ts";
-export { copy, type CopyEvent, type CopyOptions, type CopyResult, type BlobOutcome } from "./copy.ts";
+export { copy, referenceName, type CopyEvent, type CopyOptions, type CopyResult, type BlobOutcome } from "./copy.ts";
 export { openLocation, type Location, type LocationOptions } from "./location.ts";
