@@ -160,12 +160,10 @@ export function parseWords(text: string, flag: string): string[] {
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    const position = /position (\d+)/.exec(cause instanceof Error ? cause.message : "")?.[1];
-    throw new ImagewrightError("invalid-input", `${flag} is not a JSON array of strings`, {
-      input: `${flag} ${text}`,
-      ...(position === undefined ? {} : { place: `character ${Number(position) + 1}` }),
-      cause,
-    });
+    const message = cause instanceof Error ? cause.message : "";
+    const position = /position (\d+)/.exec(message)?.[1];
+    const place = position !== undefined ? `character ${Number(position) + 1}` : `character ${text.length + 1} (end of input)`;
+    throw new ImagewrightError("invalid-input", `${flag} is not a JSON array of strings: ${message}`, { input: `${flag} ${text}`, place, cause });
   }
   if (!Array.isArray(value) || value.some((word) => typeof word !== "string")) {
     throw new ImagewrightError("invalid-input", `${flag} must be an array of strings`, { input: `${flag} ${text}` });
