@@ -174,12 +174,17 @@ export class Authenticator {
   }
 
   /** The error for credentials a registry (or its token service) rejected, naming their source and never their value. */
-  async rejected(host: string, what: string, detail: string): Promise<ImagewrightError> {
+  async rejected(host: string, what: string, detail: string, scopes: readonly string[] = []): Promise<ImagewrightError> {
     const credential = await this.credential(host);
     if (credential === undefined) return needsCredentials(host, what, detail);
-    return new ImagewrightError("invalid-input", this.redact(`${what}: registry ${host} rejected the credentials from ${credential.source}: ${detail}`), {
+    // With a token in hand, a second 401 means the account may not do this, not that the password is wrong.
+    const denied = this.#hosts.get(host)?.scheme === "bearer" && scopes.length > 0;
+    const message = denied
+      ? `${what}: registry ${host} denied ${mergeScopes(scopes).join(" ")} to the credentials from ${credential.source}: ${detail}`
+      : `${what}: registry ${host} rejected the credentials from ${credential.source}: ${detail}`;
+    return new ImagewrightError("invalid-input", this.redact(message), {
       input: `credentials for ${host} from ${credential.source}`,
-      hint: "check the user name and password (they are not shown here)",
+      hint: denied ? "the account lacks permission for this repository and action" : "check the user name and password (they are not shown here)",
     });
   }
 

@@ -174,7 +174,7 @@ export class RegistryClient {
         const text = await readText(body, 64 * 1024, request.what).catch(() => "");
         if (answeredChallenge) {
           this.auth.forgetTokens(host);
-          throw await this.auth.rejected(host, request.what, summary(text, status));
+          throw await this.auth.rejected(host, request.what, summary(text, status), request.scopes);
         }
         answeredChallenge = true;
         attempt--;

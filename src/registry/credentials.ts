@@ -39,7 +39,7 @@ export async function findCredential(host: string, lookup: CredentialLookup = {}
   const env = lookup.env ?? process.env;
   const fromEnv = credentialFromEnv(host, env);
   if (fromEnv !== undefined) return fromEnv;
-  return credentialFromDockerConfig(host, lookup.dockerConfig ?? dockerConfigPath(env));
+  return credentialFromDockerConfig(host, lookup.dockerConfig ?? dockerConfigPath(env), env);
 }
 
 function credentialFromEnv(host: string, env: NodeJS.ProcessEnv): Credential | undefined {
@@ -70,7 +70,7 @@ interface DockerConfig {
   credsStore?: string;
 }
 
-async function credentialFromDockerConfig(host: string, path: string): Promise<Credential | undefined> {
+async function credentialFromDockerConfig(host: string, path: string, env: NodeJS.ProcessEnv): Promise<Credential | undefined> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -93,9 +93,9 @@ async function credentialFromDockerConfig(host: string, path: string): Promise<C
     throw new ImagewrightError("invalid-input", `Docker config ${path} is not a JSON object`, { input: path, place: "$" });
   }
   const helper = config.credHelpers?.[host];
-  if (typeof helper === "string" && helper !== "") return credentialFromHelper(helper, host, `${path} credHelpers`);
+  if (typeof helper === "string" && helper !== "") return credentialFromHelper(helper, host, `${path} credHelpers`, env);
   if (typeof config.credsStore === "string" && config.credsStore !== "") {
-    const stored = await credentialFromHelper(config.credsStore, host, `${path} credsStore`);
+    const stored = await credentialFromHelper(config.credsStore, host, `${path} credsStore`, env);
     if (stored !== undefined) return stored;
   }
   for (const [key, entry] of Object.entries(config.auths ?? {})) {
@@ -133,10 +133,14 @@ function authsKeyHost(key: string): string {
 }
 
 /** Runs `docker-credential-<helper> get` with the host on stdin, as Docker does. */
-function credentialFromHelper(helper: string, host: string, source: string): Promise<Credential | undefined> {
+function credentialFromHelper(helper: string, host: string, source: string, env: NodeJS.ProcessEnv): Promise<Credential | undefined> {
   const program = `docker-credential-${helper}`;
+  if (!/^[A-Za-z0-9._-]+$/.test(helper)) {
+    throw new ImagewrightError("invalid-input", `credential helper name "${helper}" in ${source} is not a plain program name`, { input: source });
+  }
   return new Promise((resolve, reject) => {
-    const child = execFile(program, ["get"], { timeout: 30_000, maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => {
+    // The helper is found on the PATH of `env`, the environment the credentials are looked up in.
+    const child = execFile(program, ["get"], { timeout: 30_000, maxBuffer: 1024 * 1024, env }, (error, stdout, stderr) => {
       if (error !== null) {
         const errno = (error as NodeJS.ErrnoException).code;
         // Helpers answer "credentials not found in native keychain" on stdout or stderr with a non-zero exit.
