@@ -59,10 +59,10 @@ export function gitTagProblem(name: string): { message: string; index: number } 
     [/\/\//, 'contains "//"'],
     [/(^|\/)\./, 'has a component starting with "."'],
     [/\.lock(\/|$)/, 'has a component ending with ".lock"'],
+    // git check-ref-format allows it, but `git tag -x` would read it as an option.
     [/^-/, 'starts with "-"'],
     [/^\/|\/$/, 'starts or ends with "/"'],
     [/\.$/, 'ends with "."'],
-    [/^@$/, 'is "@"'],
   ];
   for (const [pattern, message] of rules) {
     const match = pattern.exec(name);
