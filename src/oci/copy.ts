@@ -6,7 +6,7 @@
 import { Transform } from "node:stream";
 import type { TransformCallback } from "node:stream";
 import { ImagewrightError } from "../errors/index.ts";
-import { isImageMediaType, isIndexMediaType, parseManifest } from "./manifest.ts";
+import { isAttestation, isImageMediaType, isIndexMediaType, parseManifest } from "./manifest.ts";
 import type { Descriptor, ImageStore, Platform } from "./model.ts";
 import { describeEntry, selectPlatforms } from "./select.ts";
 import { digestOf, isDigest } from "./digest.ts";
@@ -148,25 +148,23 @@ export async function copy(source: ImageStore, sourceReference: string, destinat
   const platforms = options.platforms ?? [];
   if (parsedTop.kind === "index") {
     const selection = selectPlatforms(parsedTop.index, top.bytes, platforms, sourceName);
-    if (selection.changed) {
-      for (const { descriptor, reason } of selection.dropped) note(`dropped ${describeEntry(descriptor)} (${reason})`);
-      const keptDigests = new Set(selection.kept.map((d) => d.digest));
-      const bytes = selection.bytes;
-      root = { descriptor: { mediaType: parsedTop.mediaType, digest: digestOf(bytes), size: bytes.byteLength }, bytes, children: root.children.filter((c) => keptDigests.has(c.descriptor.digest)), blobs: [] };
-      note(`wrote a new index with ${selection.kept.length} of ${parsedTop.index.manifests.length} entries: its digest ${root.descriptor.digest} differs from the source's ${sourceDescriptor.digest}`);
-    }
-    if (destination.accepts !== undefined && !destination.accepts.includes(root.descriptor.mediaType)) {
+    const keptDigests = new Set(selection.kept.map((d) => d.digest));
+    if (destination.accepts !== undefined && !destination.accepts.includes(parsedTop.mediaType)) {
       // A location that holds only images (a docker archive) gets the one selected image itself.
-      const images = root.children.filter((c) => isImageMediaType(c.descriptor.mediaType) && !selection.dropped.some((d) => d.descriptor.digest === c.descriptor.digest));
-      const entries = selection.kept.filter((e) => images.some((c) => c.descriptor.digest === e.digest) && e.platform !== undefined && e.platform.os !== "unknown");
+      const entries = selection.kept.filter((e) => isImageMediaType(e.mediaType) && !isAttestation(e));
       if (entries.length !== 1) {
         throw new ImagewrightError("usage", `${destination.name} holds single-platform images and ${sourceName} has ${entries.length} platforms`, {
           input: sourceName,
           hint: `choose one with --platform (${entries.map(describeEntry).join(", ")})`,
         });
       }
-      root = images.find((c) => c.descriptor.digest === entries[0]!.digest)!;
-      note(`copied the ${describeEntry(entries[0]!)} image alone: ${destination.name} does not hold indexes`);
+      root = root.children.find((c) => c.descriptor.digest === entries[0]!.digest)!;
+      note(`copied the ${describeEntry(entries[0]!)} image alone: ${destination.name} holds images, not indexes${selection.kept.length > 1 ? " (its attestation is not kept)" : ""}`);
+    } else if (selection.changed) {
+      for (const { descriptor, reason } of selection.dropped) note(`dropped ${describeEntry(descriptor)} (${reason})`);
+      const bytes = selection.bytes;
+      root = { descriptor: { mediaType: parsedTop.mediaType, digest: digestOf(bytes), size: bytes.byteLength }, bytes, children: root.children.filter((c) => keptDigests.has(c.descriptor.digest)), blobs: [] };
+      note(`wrote a new index with ${selection.kept.length} of ${parsedTop.index.manifests.length} entries: its digest ${root.descriptor.digest} differs from the source's ${sourceDescriptor.digest}`);
     }
   } else if (platforms.length > 0) {
     note(`--platform ignored: ${sourceName} is a single image, not an index`);
