@@ -412,6 +412,9 @@ function support(value: ImageFile["versions"][number]["support"]): Support {
 /** Turns one zod issue into problems at the YAML node it is about. */
 function issueProblems(source: YamlSource, issue: z.core.$ZodIssue, prefix: readonly PathSegment[]): CatalogProblem[] {
   const path = [...prefix, ...(issue.path as PathSegment[])];
+  if (issue.code !== "unrecognized_keys" && path.length > 0 && !source.has(path)) {
+    return [source.problem(path, `missing required key "${String(path[path.length - 1])}" (${issue.message})`)];
+  }
   switch (issue.code) {
     case "unrecognized_keys":
       return issue.keys.map((key) => {
@@ -431,11 +434,14 @@ function issueProblems(source: YamlSource, issue: z.core.$ZodIssue, prefix: read
       }
       return [source.problem(path, issue.message)];
     }
-    case "invalid_type":
-      if (!source.has(path)) {
-        return [source.problem(path, `missing required key "${String(path[path.length - 1])}" (${issue.message})`)];
+    case "invalid_type": {
+      const typed = source.typedScalar(path);
+      if (issue.expected === "string" && typed !== undefined) {
+        const read = typed.value === null ? "null" : `the ${typeof typed.value} ${String(typed.value)}`;
+        return [source.problem(path, `${issue.message}; YAML reads ${typed.written} as ${read}: write it in quotes, "${typed.written}"`)];
       }
       return [source.problem(path, issue.message)];
+    }
     default:
       return [source.problem(path, issue.message)];
   }

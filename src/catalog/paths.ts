@@ -38,13 +38,13 @@ export class FolderConfinement {
     const folderReal = this.real(folder);
     const real = this.real(path);
     if (folderReal === undefined || real === undefined) {
-      return { ok: false, reason: `${relativePath} does not exist in the image's folder` };
+      return { ok: false, reason: `"${relativePath}" does not exist in the image's folder` };
     }
     if (real !== folderReal && !real.startsWith(folderReal + sep)) {
-      return { ok: false, reason: `${relativePath} is a symlink that leads outside the image's folder (to ${real})` };
+      return { ok: false, reason: `"${relativePath}" is a symlink that leads outside the image's folder (to ${real})` };
     }
     const kind = this.kind(real);
-    if (kind !== expect) return { ok: false, reason: `${relativePath} is not a ${expect}` };
+    if (kind !== expect) return { ok: false, reason: `"${relativePath}" is not a ${expect}` };
     return { ok: true, path };
   }
 

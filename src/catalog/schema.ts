@@ -16,16 +16,9 @@ const BUILD_ARG = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DATE = /^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$/;
 
 // YAML reads `4.10` as the number 4.1 and `21` as a number: versions must be quoted
-// strings so that what the user wrote is what gets built.
+// strings so that what the user wrote is what gets built (the loader says how to quote).
 const versionText = (what: string) =>
-  z
-    .string({
-      error: (issue) =>
-        typeof issue.input === "number"
-          ? `expected ${what} as a quoted string; YAML read it as the number ${issue.input}, write it in quotes (e.g. "${String(issue.input)}")`
-          : `expected ${what} as a string`,
-    })
-    .min(1, { error: `expected a non-empty ${what}` });
+  z.string({ error: `expected ${what} as a string` }).min(1, { error: `expected a non-empty ${what}` });
 
 const relativePath = (what: string) =>
   z
@@ -35,12 +28,7 @@ const relativePath = (what: string) =>
 const buildArgs = z
   .record(
     z.string().regex(BUILD_ARG, { error: "expected a build argument name (letters, digits, _; not starting with a digit)" }),
-    z.string({
-      error: (issue) =>
-        typeof issue.input === "number" || typeof issue.input === "boolean"
-          ? `expected a build argument value as a string; write ${String(issue.input)} in quotes so YAML keeps it as written`
-          : "expected a build argument value as a string",
-    }),
+    z.string({ error: "expected a build argument value as a string" }),
   )
   .meta({ description: "Build arguments passed to the Dockerfile, name → value." });
 
@@ -97,12 +85,7 @@ export const productVersionSchema = z
   .strictObject({
     productVersion: versionText("product version").meta({ description: 'The packaged product\'s version, e.g. "3.9.1".' }),
     imageVersion: z
-      .string({
-        error: (issue) =>
-          typeof issue.input === "number"
-            ? `expected an image version as a quoted SemVer string (e.g. "0.1.0"); YAML read a number`
-            : "expected an image version (SemVer, e.g. 0.1.0)",
-      })
+      .string({ error: "expected an image version (SemVer, e.g. 0.1.0) as a string" })
       .meta({ description: "SemVer of the image for this product version; one per product version." }),
     dockerfile: relativePath("Dockerfile").optional().meta({ description: "Overrides the image's Dockerfile for this version." }),
     buildArgs: buildArgs.optional(),

@@ -38,9 +38,11 @@ export class YamlSource {
   readonly shownAs: string;
   private readonly lineCounter: LineCounter;
   private readonly document: Document;
+  private readonly text: string;
 
   private constructor(file: string, text: string) {
     this.file = file;
+    this.text = text;
     this.shownAs = displayPath(file);
     this.lineCounter = new LineCounter();
     // uniqueKeys (the default) makes a repeated key a syntax error rather than a silent overwrite.
@@ -76,6 +78,16 @@ export class YamlSource {
   /** Whether `path` names a node that exists in the document. */
   has(path: readonly PathSegment[]): boolean {
     return this.walk(path, "value").found;
+  }
+
+  /**
+   * For a scalar that YAML typed as a number or boolean: the text as written, so an
+   * error can say how to quote it (`4.10` is read as 4.1).
+   */
+  typedScalar(path: readonly PathSegment[]): { written: string; value: number | boolean | null } | undefined {
+    const { node, found } = this.walk(path, "value");
+    if (!found || !isScalar(node) || typeof node.value === "string" || node.range === undefined || node.range === null) return undefined;
+    return { written: this.text.slice(node.range[0], node.range[1]), value: node.value as number | boolean | null };
   }
 
   place(path: readonly PathSegment[], at: "value" | "key" = "value"): string {
