@@ -95,7 +95,7 @@ describe("round trips (fast-check)", () => {
     fc.assert(
       fc.property(schemeConfigs, coordinates, fc.array(imageVersions, { maxLength: 6 }), (config, c, others) => {
         const scheme = tagScheme(config);
-        const release = { ...c, rc: undefined, imageVersion: c.imageVersion!.split("-")[0] };
+        const release = { ...c, rc: undefined, imageVersion: c.imageVersion!.split("-")[0]! };
         const tags = [formatTag(scheme, release), ...others.map((imageVersion) => formatTag(scheme, { ...release, imageVersion }))];
         for (const floating of floatingTags(scheme, release)) {
           const reading = readTag(scheme, floating);
