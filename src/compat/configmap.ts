@@ -60,19 +60,20 @@ export function readMatrixText(text: string, name: string): Matrix {
   const root = document.contents;
   const kind: unknown = isMap(root) ? (root.toJSON() as Record<string, unknown>)["kind"] : undefined;
   if (kind === MATRIX_KIND) return checked(parseMatrixSource(text, { name }));
-  if (kind !== "ConfigMap") {
-    const what = kind === undefined ? (isMap(root) ? "no kind" : "not a YAML mapping") : `kind ${JSON.stringify(kind)}`;
-    throw new ImagewrightError("invalid-input", `not a ConfigMap (${what})`, {
-      input,
-      place: `${name}:${lineCounter.linePos(root?.range?.[0] ?? 0).line}:1`,
-      hint: `expected "kind: ConfigMap" with data.${MATRIX_DATA_KEY}, as \`imagewright compat configmap\` writes`,
-    });
-  }
-  const data = (root as YAMLMap).get("data", true);
+  const kindNode = isMap(root) ? (root.get("kind", true) as Scalar | undefined) : undefined;
   const at = (offset: number | undefined): string => {
     const { line, col } = lineCounter.linePos(offset ?? 0);
     return `${name}:${line}:${col}`;
   };
+  if (kind !== "ConfigMap") {
+    const what = kind === undefined ? (isMap(root) ? "no kind" : "not a YAML mapping") : `kind ${JSON.stringify(kind)}`;
+    throw new ImagewrightError("invalid-input", `not a ConfigMap (${what})`, {
+      input,
+      place: at(kindNode?.range?.[0] ?? root?.range?.[0]),
+      hint: `expected "kind: ConfigMap" with data.${MATRIX_DATA_KEY}, as \`imagewright compat configmap\` writes`,
+    });
+  }
+  const data = (root as YAMLMap).get("data", true);
   if (!isMap(data)) {
     throw new ImagewrightError("invalid-input", "ConfigMap has no data section", {
       input,

@@ -87,10 +87,11 @@ export function parseMatrixSource(text: string, origin: SourceOrigin): Matrix {
     const issue = parsed.error.issues[0];
     const path = (issue?.path ?? []).map((key) => (typeof key === "number" ? key : String(key)));
     // An unknown key is reported on its parent; point at the key itself.
-    if (issue?.code === "unrecognized_keys" && issue.keys[0] !== undefined) path.push(issue.keys[0]);
+    const unknownKey = issue?.code === "unrecognized_keys" ? issue.keys[0] : undefined;
+    if (unknownKey !== undefined) path.push(unknownKey);
     throw new ImagewrightError("invalid-input", `compatibility matrix: ${jsonPath(path)}: ${issue?.message ?? "invalid"}`, {
       input,
-      place: formatPosition(position(offsetOf(document, path))),
+      place: formatPosition(position(offsetOf(document, path, unknownKey !== undefined))),
       hint: hintFor(path),
     });
   }
@@ -157,16 +158,16 @@ function positionOf(lineCounter: LineCounter, offset: number, origin: SourceOrig
 }
 
 /** The source offset of the deepest node on `path` that exists: a missing key points at its parent. */
-function offsetOf(document: Document, path: readonly (string | number)[]): number {
+function offsetOf(document: Document, path: readonly (string | number)[], atKey = false): number {
   let node: unknown = document.contents;
   let offset = rangeStart(node) ?? 0;
   for (const key of path) {
     if (isMap(node)) {
       const pair = node.items.find((item) => (item.key as { value?: unknown } | null)?.value === key);
       if (pair === undefined) break;
-      // A wrong value is shown where the value is; a wrong key (strictObject) where the key is.
+      // A wrong value is shown where the value is; an unknown key where the key is.
       node = pair.value ?? pair.key;
-      offset = rangeStart(pair.value) ?? rangeStart(pair.key) ?? offset;
+      offset = (atKey ? rangeStart(pair.key) : rangeStart(pair.value)) ?? rangeStart(pair.key) ?? offset;
     } else if (isSeq(node) && typeof key === "number") {
       const item: unknown = node.items[key];
       if (item === undefined) break;
