@@ -109,7 +109,7 @@ function validate<T>(schema: z.ZodType<T>, value: unknown, what: string, input: 
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const place = issue === undefined ? "$" : jsonPath(issue.path);
-  const message = issue?.code === "invalid_type" && issue.input === undefined ? `${place} is required` : `${place}: ${issue?.message ?? "invalid"}`;
+  const message = issue?.code === "invalid_type" && / received undefined$/.test(issue.message) ? `${place} is required` : `${place}: ${issue?.message ?? "invalid"}`;
   throw new ImagewrightError("invalid-input", `invalid ${what}: ${message}`, { input, place });
 }
 
