@@ -74,7 +74,7 @@ describe("OCI image layout", () => {
     const path = layout.blobPath(layer.digest);
     const original = await readFile(path);
     const broken = Buffer.from(original);
-    broken[broken.length >> 1] ^= 0xff;
+    broken[broken.length >> 1] = broken[broken.length >> 1]! ^ 0xff;
     await writeFile(path, broken);
     try {
       await assert.rejects(readAll(await layout.getBlob(layer)), (e: unknown) => e instanceof ImagewrightError && e.kind === "invalid-input" && /does not match its digest/.test(e.message));
