@@ -275,7 +275,7 @@ export async function readBytes(body: Readable, limit: number, what: string): Pr
   for await (const chunk of body as AsyncIterable<Buffer>) {
     total += chunk.length;
     if (total > limit) {
-      body.destroy();
+      discard(body);
       throw new ImagewrightError("invalid-input", `${what} is larger than the ${limit} bytes allowed`, {
         input: what,
         place: `byte ${limit}`,
@@ -285,6 +285,12 @@ export async function readBytes(body: Readable, limit: number, what: string): Pr
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+/** Drops a body we will not read: the connection closes instead of draining it, and the abort is not an error. */
+export function discard(body: Readable): void {
+  body.on("error", () => undefined);
+  body.destroy();
 }
 
 /** Where a JSON.parse error happened, as V8 reports it: `byte 17 (line 2, column 5)`. */

@@ -3,11 +3,11 @@
 // cross-repository mounts, tags, deletion and referrers.
 
 import { createHash } from "node:crypto";
-import { pipeline, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ImagewrightError, isImagewrightError } from "../errors/index.ts";
 import { MANIFEST_MEDIA_TYPES, MediaTypes, type Descriptor, type ImageStore, type StoredManifest } from "../oci/model.ts";
-import { header, jsonErrorPlace, readBytes, type RegistryClient, type RegistryResponse } from "./client.ts";
+import { discard, header, jsonErrorPlace, readBytes, type RegistryClient, type RegistryResponse } from "./client.ts";
 import { DigestVerifier, digestOf, parseDigest } from "./digest.ts";
 import { parseManifestReference } from "./names.ts";
 import { backoffMs } from "./retry.ts";
@@ -78,7 +78,7 @@ export class RegistryRepository implements ImageStore {
     if (response.status !== 200) throw await this.client.failure(response, what);
     const declared = Number(header(response.headers, "content-length"));
     if (Number.isFinite(declared) && declared > this.client.manifestLimit) {
-      response.body.destroy();
+      discard(response.body);
       throw new ImagewrightError("invalid-input", `${what} is ${declared} bytes, more than the ${this.client.manifestLimit} bytes allowed for a manifest`, { input: what });
     }
     const bytes = await readBytes(response.body, this.client.manifestLimit, what);
@@ -152,8 +152,24 @@ export class RegistryRepository implements ImageStore {
     const response = await this.client.send({ method: "GET", url: this.#url(`blobs/${descriptor.digest}`), scopes: this.#pull, what, retry: true, followRedirects: true });
     if (response.status !== 200) throw await this.client.failure(response, what);
     const verifier = new DigestVerifier(descriptor.digest, descriptor.size, what);
-    // pipeline destroys both sides on error, so an aborted download frees its connection.
-    pipeline(response.body, verifier, () => undefined);
+    const body = response.body;
+    body.on("error", (error: unknown) => {
+      verifier.destroy(
+        isImagewrightError(error)
+          ? error
+          : new ImagewrightError("unavailable", `${what}: the download from ${this.host} broke off after ${verifier.bytes} of ${descriptor.size} bytes: ${(error as Error).message}`, {
+              input: what,
+              place: `byte ${verifier.bytes}`,
+              hint: "run the command again",
+              cause: error,
+            }),
+      );
+    });
+    // A consumer that stops reading early closes the connection instead of leaving it half-read.
+    verifier.on("close", () => {
+      if (!body.destroyed) discard(body);
+    });
+    body.pipe(verifier);
     return verifier;
   }
 

@@ -7,7 +7,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createPrivateKey, randomBytes, sign, X509Certificate, type KeyObject } from "node:crypto";
 import { closeSync, existsSync, openSync, rmSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -370,6 +370,8 @@ export interface FaultRule {
   cutAfter?: number;
   /** How many matching requests the rule applies to; default every one. */
   times?: number;
+  /** Runs (and is awaited) before the request is answered or forwarded, e.g. to stop the registry mid-push. */
+  before?: () => Promise<void>;
 }
 
 export interface ProxyRecord {
@@ -404,6 +406,20 @@ export async function startRegistryProxy(target: { port: number }, ports: readon
     const request: ProxiedRequest = { method: req.method ?? "GET", path: req.url ?? "/", headers: req.headers };
     const rule = proxy.rules.find((r) => (r.times === undefined || (used.get(r) ?? 0) < r.times) && r.match(request));
     if (rule !== undefined) used.set(rule, (used.get(rule) ?? 0) + 1);
+    if (rule?.before !== undefined) {
+      req.pause();
+      rule.before().then(
+        () => forward(req, res, request, rule),
+        (error: unknown) => {
+          res.writeHead(500, { "content-type": "text/plain" });
+          res.end(`test proxy hook failed: ${String(error)}`);
+        },
+      );
+      return;
+    }
+    forward(req, res, request, rule);
+  });
+  const forward = (req: IncomingMessage, res: ServerResponse, request: ProxiedRequest, rule: FaultRule | undefined): void => {
     const record: ProxyRecord = { method: request.method, path: request.path, status: 0, requestBytes: 0, responseBytes: 0 };
     records.push(record);
     if (rule?.respond !== undefined) {
@@ -422,6 +438,7 @@ export async function startRegistryProxy(target: { port: number }, ports: readon
     const upstream = httpRequest({ host: "127.0.0.1", port: target.port, method: request.method, path: request.path, headers: req.headers }, (answer) => {
       record.status = answer.statusCode ?? 0;
       res.writeHead(answer.statusCode ?? 502, answer.headers);
+      res.flushHeaders();
       const length = Number(answer.headers["content-length"] ?? NaN);
       const middle = Number.isFinite(length) && length > 0 ? Math.floor(length / 2) : 0;
       answer.on("data", (chunk: Buffer) => {
@@ -437,7 +454,8 @@ export async function startRegistryProxy(target: { port: number }, ports: readon
           record.responseBytes = rule.cutAfter;
           record.fault = "cut";
           answer.destroy();
-          res.destroy();
+          // Let the status line and the first bytes arrive first: this is a body cut short, not a refused request.
+          setTimeout(() => res.destroy(), 50);
           return;
         }
         record.responseBytes += chunk.length;
@@ -453,7 +471,7 @@ export async function startRegistryProxy(target: { port: number }, ports: readon
     });
     req.on("data", (chunk: Buffer) => (record.requestBytes += chunk.length));
     req.pipe(upstream);
-  });
+  };
   const port = await listenInRange(server, ports);
   const proxy: RegistryProxy = {
     url: `http://127.0.0.1:${port}`,

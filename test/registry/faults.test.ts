@@ -1,0 +1,227 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { ImagewrightError } from "../../src/errors/index.ts";
+import { MediaTypes } from "../../src/oci/model.ts";
+import { RegistryClient } from "../../src/registry/index.ts";
+import { startRegistry, startRegistryProxy, type RegistryProxy, type TestRegistry } from "../support/registry.ts";
+import { pieces, pushImage, randomBlob, readAll, testImage } from "./fixtures.ts";
+
+const PORTS = [15000, 15099] as const;
+const fast = { attempts: 4, baseDelayMs: 20, maxDelayMs: 200, maxRetryAfterMs: 5_000 };
+
+function isError(kind: string, pattern: RegExp) {
+  return (error: unknown): boolean => {
+    assert.ok(error instanceof ImagewrightError, `expected an ImagewrightError, got ${String(error)}`);
+    assert.equal(error.kind, kind, error.message);
+    assert.match(error.message, pattern);
+    return true;
+  };
+}
+
+describe("faults between the client and a real registry", () => {
+  let registry: TestRegistry;
+  let proxy: RegistryProxy;
+  let client: RegistryClient;
+
+  before(async () => {
+    registry = await startRegistry({ ports: PORTS });
+    proxy = await startRegistryProxy(registry, PORTS);
+    client = new RegistryClient({ env: {}, retry: fast, chunkSize: 1024 * 1024 });
+  });
+  after(async () => {
+    await client?.close();
+    await proxy?.close();
+    await registry?.stop();
+  });
+
+  it("waits as long as Retry-After says on 429, then succeeds", async () => {
+    const repo = client.repository(proxy.host, "faults/throttled");
+    const image = testImage([100]);
+    await pushImage(repo, image, "1");
+    proxy.rules = [{ match: (r) => r.path.endsWith("/manifests/1") && r.method === "GET", times: 2, respond: { status: 429, headers: { "retry-after": "1" }, body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}' } }];
+    const start = Date.now();
+    const manifest = await repo.getManifest("1");
+    const waited = Date.now() - start;
+    assert.equal(manifest.descriptor.digest, image.digest);
+    const tries = proxy.records.filter((r) => r.path.endsWith("/manifests/1") && r.method === "GET");
+    assert.deepEqual(tries.slice(-3).map((r) => r.status), [429, 429, 200]);
+    // Two one-second Retry-After answers: the backoff alone (20-40 ms) would be far shorter.
+    assert.ok(waited >= 1900, `retried after ${waited} ms, Retry-After asked for 2 x 1000 ms`);
+  });
+
+  it("gives up at once when Retry-After is longer than it is willing to wait", async () => {
+    const repo = client.repository(proxy.host, "faults/throttled");
+    proxy.rules = [{ match: (r) => r.method === "GET" && r.path.endsWith("/manifests/1"), times: 1, respond: { status: 503, headers: { "retry-after": "3600" } } }];
+    await assert.rejects(repo.getManifest("1"), isError("unavailable", /asked to wait 3600 s \(HTTP 503\)/));
+  });
+
+  it("retries 500s on reads and on blob uploads", async () => {
+    const repo = client.repository(proxy.host, "faults/five-hundred");
+    const layer = randomBlob(200 * 1024);
+    proxy.rules = [
+      { match: (r) => r.method === "PUT" && r.path.includes("/blobs/uploads/"), times: 2, respond: { status: 500, body: "internal error" } },
+      { match: (r) => r.method === "GET" && r.path.includes("/blobs/sha256:"), times: 2, respond: { status: 502 } },
+    ];
+    const start = proxy.records.length;
+    await repo.putBlob(layer.descriptor, pieces(layer.bytes));
+    assert.deepEqual(await readAll(await repo.getBlob(layer.descriptor)), layer.bytes);
+    const statuses = proxy.records.slice(start).map((r) => `${r.method} ${r.status}`);
+    assert.deepEqual(statuses, ["POST 202", "PUT 500", "PUT 500", "PUT 201", "GET 502", "GET 502", "GET 200"]);
+  });
+
+  it("ends with an unavailable error naming the registry when 5xx persists", async () => {
+    const repo = client.repository(proxy.host, "faults/down");
+    proxy.rules = [{ match: () => true, respond: { status: 503, body: '{"errors":[{"code":"UNAVAILABLE","message":"maintenance"}]}' } }];
+    await assert.rejects(repo.listTags(), isError("unavailable", new RegExp(`tags of ${proxy.host.replace(/\./g, "\\.")}/faults/down: registry ${proxy.host.replace(/\./g, "\\.")} is unavailable after 4 attempts: HTTP 503`)));
+    proxy.rules = [];
+  });
+
+  it("resumes a chunked upload after a failed chunk, from what the registry holds", async () => {
+    const repo = client.repository(proxy.host, "faults/resume");
+    const layer = randomBlob(3 * 1024 * 1024 + 10);
+    // The second PATCH is refused with 500 before reaching the registry: the client asks for the upload's status and resends that chunk.
+    let patches = 0;
+    proxy.rules = [{ match: (r) => r.method === "PATCH" && ++patches === 2, respond: { status: 500 } }];
+    const start = proxy.records.length;
+    await repo.putBlob(layer.descriptor, pieces(layer.bytes));
+    const trail = proxy.records.slice(start).map((r) => `${r.method} ${r.status}`);
+    assert.deepEqual(trail, ["POST 202", "PATCH 202", "PATCH 500", "GET 204", "PATCH 202", "PATCH 202", "PATCH 202", "PUT 201"]);
+    assert.deepEqual(await readAll(await repo.getBlob(layer.descriptor)), layer.bytes);
+  });
+
+  it("catches a blob whose bytes were corrupted in transit", async () => {
+    const repo = client.repository(proxy.host, "faults/corrupt");
+    const layer = randomBlob(64 * 1024);
+    await repo.putBlob(layer.descriptor, pieces(layer.bytes));
+    proxy.rules = [{ match: (r) => r.method === "GET" && r.path.includes(layer.descriptor.digest), times: 1, corrupt: true }];
+    const stream = await repo.getBlob(layer.descriptor);
+    await assert.rejects(readAll(stream), isError("invalid-input", /blob .*faults\/corrupt@sha256:[0-9a-f]{64} does not match its digest: got content with digest sha256:/));
+    assert.equal(proxy.records.at(-1)!.fault, "corrupt");
+  });
+
+  it("catches a blob cut short by a dropped connection", async () => {
+    const repo = client.repository(proxy.host, "faults/corrupt");
+    const layer = randomBlob(256 * 1024);
+    await repo.putBlob(layer.descriptor, pieces(layer.bytes));
+    proxy.rules = [{ match: (r) => r.method === "GET" && r.path.includes(layer.descriptor.digest), times: 1, cutAfter: 100_000 }];
+    const stream = await repo.getBlob(layer.descriptor);
+    await assert.rejects(readAll(stream), isError("unavailable", /download from 127\.0\.0\.1:\d+ broke off after \d+ of 262144 bytes/));
+    assert.equal(proxy.records.at(-1)!.fault, "cut");
+    proxy.rules = [];
+    assert.deepEqual(await readAll(await repo.getBlob(layer.descriptor)), layer.bytes);
+  });
+
+  it("catches a manifest whose bytes were corrupted in transit", async () => {
+    const repo = client.repository(proxy.host, "faults/corrupt-manifest");
+    const image = testImage([10]);
+    await pushImage(repo, image, "1");
+    proxy.rules = [{ match: (r) => r.method === "GET" && r.path.includes("/manifests/"), times: 2, corrupt: true }];
+    await assert.rejects(repo.getManifest(image.digest), isError("invalid-input", /does not match its digest: content is sha256:[0-9a-f]{64}, expected sha256:/));
+    await assert.rejects(repo.getManifest("1"), isError("invalid-input", /faults\/corrupt-manifest:1 does not match its digest/));
+    proxy.rules = [];
+  });
+
+  it("refuses a manifest larger than the limit", async () => {
+    const small = new RegistryClient({ env: {}, manifestLimit: 100 });
+    try {
+      const repo = small.repository(registry.host, "faults/corrupt-manifest");
+      await assert.rejects(repo.getManifest("1"), isError("invalid-input", /more than the 100 bytes allowed/));
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+describe("the registry stopped and restarted in the middle of a push", () => {
+  let registry: TestRegistry;
+  let proxy: RegistryProxy;
+
+  before(async () => {
+    registry = await startRegistry({ ports: PORTS });
+    proxy = await startRegistryProxy(registry, PORTS);
+  });
+  after(async () => {
+    await proxy?.close();
+    await registry?.stop();
+  });
+
+  it("fails clearly, never tags an incomplete image, and a rerun completes", async () => {
+    const client = new RegistryClient({ env: {}, retry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 50 }, chunkSize: 1024 * 1024 });
+    try {
+      const repo = client.repository(proxy.host, "restart/kafka");
+      const image = testImage([300 * 1024, 2 * 1024 * 1024, 400 * 1024]);
+      // The registry goes away when the second layer's upload starts.
+      let posts = 0;
+      proxy.rules = [{ match: (r) => r.method === "POST" && ++posts === 3, times: 1, before: () => registry.kill() }];
+      await assert.rejects(pushImage(repo, image, "3.7.0"), isError("unavailable", /registry 127\.0\.0\.1:\d+ is unavailable after \d+ attempts/));
+      await registry.start();
+      proxy.rules = [];
+      await assert.rejects(repo.resolve("3.7.0"), isError("not-found", /manifest .*restart\/kafka:3\.7\.0 not found/));
+      assert.equal(await repo.hasBlob(image.config.descriptor), true, "blobs pushed before the outage are kept");
+      assert.equal(await repo.hasBlob(image.layers[2]!.descriptor), false);
+
+      const uploadedBefore = proxy.uploadedBytes();
+      const pushed = await pushImage(repo, image, "3.7.0");
+      assert.equal(pushed.digest, image.digest);
+      // The rerun skipped the blob that was already there.
+      const rerunBytes = proxy.uploadedBytes() - uploadedBefore;
+      assert.equal(rerunBytes, image.layers.slice(1).reduce((s, l) => s + l.bytes.length, 0) + image.manifest.length);
+      assert.equal((await repo.resolve("3.7.0")).digest, image.digest);
+      for (const layer of image.layers) assert.deepEqual(await readAll(await repo.getBlob(layer.descriptor)), layer.bytes);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("rides out a restart during a chunked upload by resuming it", async () => {
+    const client = new RegistryClient({ env: {}, retry: { attempts: 10, baseDelayMs: 50, maxDelayMs: 400 }, chunkSize: 1024 * 1024 });
+    try {
+      const repo = client.repository(proxy.host, "restart/resume");
+      const layer = randomBlob(4 * 1024 * 1024 + 17);
+      let patches = 0;
+      let restarted: Promise<void> | undefined;
+      // Stop the registry as the third chunk arrives and bring it back while the client retries.
+      proxy.rules = [
+        {
+          match: (r) => r.method === "PATCH" && ++patches === 3,
+          times: 1,
+          before: async () => {
+            await registry.kill();
+            restarted = new Promise((resolve) => setTimeout(resolve, 300)).then(() => registry.start());
+          },
+        },
+      ];
+      const start = proxy.records.length;
+      await repo.putBlob(layer.descriptor, pieces(layer.bytes));
+      await restarted;
+      const trail = proxy.records.slice(start).map((r) => `${r.method} ${r.status}`);
+      assert.ok(trail.includes("PATCH 502"), trail.join(", "));
+      assert.ok(trail.includes("GET 204"), `asked the upload's status: ${trail.join(", ")}`);
+      assert.equal(trail.at(-1), "PUT 201");
+      // Only the refused chunk was sent twice.
+      const patched = proxy.records.slice(start).filter((r) => r.method === "PATCH" && r.status === 202).reduce((s, r) => s + r.requestBytes, 0);
+      assert.equal(patched, layer.bytes.length);
+      assert.deepEqual(await readAll(await repo.getBlob(layer.descriptor)), layer.bytes);
+    } finally {
+      proxy.rules = [];
+      await client.close();
+    }
+  });
+
+  it("refuses a manifest whose blobs are missing, so no tag points at an incomplete image", async () => {
+    const client = new RegistryClient({ env: {} });
+    try {
+      const repo = client.repository(registry.host, "restart/incomplete");
+      const image = testImage([100, 200]);
+      await repo.putBlob(image.config.descriptor, pieces(image.config.bytes));
+      await repo.putBlob(image.layers[0]!.descriptor, pieces(image.layers[0]!.bytes));
+      await assert.rejects(
+        repo.putManifest(image.manifest, MediaTypes.ociManifest, "latest"),
+        isError("invalid-input", new RegExp(`MANIFEST_BLOB_UNKNOWN.*${image.layers[1]!.descriptor.digest}`)),
+      );
+      await assert.rejects(repo.resolve("latest"), isError("not-found", /not found/));
+    } finally {
+      await client.close();
+    }
+  });
+});
