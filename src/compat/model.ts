@@ -9,6 +9,7 @@ export type CompatState = (typeof COMPAT_STATES)[number];
 /** Where something was written: a line and column in a file, and inside an embedded document when there is one. */
 export interface SourcePosition {
   file: string;
+  /** 1-based; 0 when only the embedded position is known. */
   line: number;
   column: number;
   /** Set when the matrix sits inside a ConfigMap: the position within the data string. */
@@ -16,7 +17,8 @@ export interface SourcePosition {
 }
 
 export function formatPosition(position: SourcePosition): string {
-  const outer = `${position.file}:${position.line}:${position.column}`;
+  // Line 0: the embedding (a quoted data string) cannot say where in the outer file.
+  const outer = position.line === 0 ? position.file : `${position.file}:${position.line}:${position.column}`;
   if (position.embedded === undefined) return outer;
   const { key, line, column } = position.embedded;
   return `${outer} (data.${key} line ${line}, column ${column})`;
