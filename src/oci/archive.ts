@@ -67,6 +67,11 @@ async function indexTar(file: FileHandle, input: string): Promise<Map<string, Ta
   const links = new Map<string, string>();
   const { size: total } = await file.stat();
   const header = Buffer.alloc(BLOCK);
+  await file.read(header, 0, Math.min(BLOCK, total), 0);
+  if (header[0] === 0x1f && header[1] === 0x8b) {
+    throw new ImagewrightError("invalid-input", "the archive is gzip-compressed; docker-archive: reads the uncompressed tar `docker save` writes", { input, place: "byte 0", hint: "gunzip it first" });
+  }
+  if (total < BLOCK) throw new ImagewrightError("invalid-input", `not a tar archive (${total} bytes, less than one tar block)`, { input, place: "byte 0" });
   let offset = 0;
   let longName: string | undefined;
   let paxPath: string | undefined;
@@ -82,12 +87,7 @@ async function indexTar(file: FileHandle, input: string): Promise<Map<string, Ta
     let sum = 0;
     for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : header[i]!;
     if (sum !== numeric(header, 148, 8)) {
-      const gzip = offset === 0 && header[0] === 0x1f && header[1] === 0x8b;
-      throw new ImagewrightError("invalid-input", gzip ? "the archive is gzip-compressed; docker-archive: reads the uncompressed tar `docker save` writes" : "not a tar archive (header checksum mismatch)", {
-        input,
-        place: `byte ${offset}`,
-        ...(gzip ? { hint: "gunzip it first" } : {}),
-      });
+      throw new ImagewrightError("invalid-input", "not a tar archive (header checksum mismatch)", { input, place: `byte ${offset}` });
     }
     const type = String.fromCharCode(header[156]!);
     const size = paxSize ?? numeric(header, 124, 12);
