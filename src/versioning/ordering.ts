@@ -2,9 +2,10 @@
 // version, rc) with release candidates before their release, the newest image version of a
 // product version, and floating tags resolved to the concrete tag they stand for.
 
-import semver from "semver";
+import semver, { SemVer } from "semver";
 import { ImagewrightError } from "../errors/index.ts";
-import { compareProductVersions, parseProductVersion } from "./product-version.ts";
+import { compareParsedProductVersions, parseProductVersion, type ProductVersion } from "./product-version.ts";
+import { parseImageVersion } from "./semantic-version.ts";
 import { readTag, type ImageCoordinates, type TagReading, type TagScheme } from "./scheme.ts";
 
 export interface IgnoredTag {
@@ -26,34 +27,60 @@ function compareOptional<T>(a: T | undefined, b: T | undefined, compare: (x: T, 
   return compare(a, b);
 }
 
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** An image's coordinates with its versions parsed once, so sorting many tags does not re-parse them. */
+interface SortKey {
+  readonly product: string | undefined;
+  readonly productVersion: ProductVersion;
+  readonly imageVersion: SemVer | undefined;
+  readonly rc: number | undefined;
+}
+
+function sortKey(c: ImageCoordinates): SortKey {
+  return {
+    product: c.product,
+    productVersion: parseProductVersion(c.productVersion),
+    imageVersion: c.imageVersion === undefined ? undefined : new SemVer(parseImageVersion(c.imageVersion)),
+    rc: c.rc,
+  };
+}
+
+function compareKeys(a: SortKey, b: SortKey): number {
+  return (
+    compareOptional(a.product, b.product, compareText) ||
+    compareParsedProductVersions(a.productVersion, b.productVersion) ||
+    compareOptional(a.imageVersion, b.imageVersion, (x, y) => x.compare(y)) ||
+    // No rc is the release itself, which sorts after all of its candidates.
+    (a.rc === b.rc ? 0 : a.rc === undefined ? 1 : b.rc === undefined ? -1 : a.rc - b.rc)
+  );
+}
+
 /** Orders two concrete images: product, product version, image version, then rc (a release after its candidates). */
 export function compareImageCoordinates(a: ImageCoordinates, b: ImageCoordinates): number {
-  return (
-    compareOptional(a.product, b.product, (x, y) => (x < y ? -1 : x > y ? 1 : 0)) ||
-    compareProductVersions(a.productVersion, b.productVersion) ||
-    compareOptional(a.imageVersion, b.imageVersion, semver.compare) ||
-    // undefined rc is the release itself and sorts after every candidate.
-    -compareOptional(a.rc === undefined ? undefined : -a.rc, b.rc === undefined ? undefined : -b.rc, (x, y) => x - y)
-  );
+  return compareKeys(sortKey(a), sortKey(b));
 }
 
 /** Reads every tag with the scheme and sorts the concrete ones; floating and unreadable tags are kept apart. */
 export function orderTags(scheme: TagScheme, tags: readonly string[], options: { products?: readonly string[] } = {}): OrderedTags {
-  const concrete: TagReading[] = [];
+  const concrete: Array<{ reading: TagReading; key: SortKey }> = [];
   const floating: TagReading[] = [];
   const ignored: IgnoredTag[] = [];
   for (const tag of tags) {
     try {
       const reading = readTag(scheme, tag, options);
-      (reading.kind === "floating" ? floating : concrete).push(reading);
+      if (reading.kind === "floating") floating.push(reading);
+      else concrete.push({ reading, key: sortKey(reading.coordinates) });
     } catch (error) {
       if (!(error instanceof ImagewrightError)) throw error;
       ignored.push({ tag, reason: error.message });
     }
   }
-  concrete.sort((a, b) => compareImageCoordinates(a.coordinates, b.coordinates) || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
-  floating.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
-  return { concrete, floating, ignored };
+  concrete.sort((a, b) => compareKeys(a.key, b.key) || compareText(a.reading.tag, b.reading.tag));
+  floating.sort((a, b) => compareText(a.tag, b.tag));
+  return { concrete: concrete.map((entry) => entry.reading), floating, ignored };
 }
 
 /**

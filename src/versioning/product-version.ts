@@ -106,8 +106,14 @@ function compareSegments(a: string, b: string): number {
  * that the order is total and 0 means "the same version string".
  */
 export function compareProductVersions(a: string, b: string): number {
-  const x = parseProductVersion(a).segments;
-  const y = parseProductVersion(b).segments;
+  return compareParsedProductVersions(parseProductVersion(a), parseProductVersion(b));
+}
+
+/** compareProductVersions for versions parsed once, for sorting many. */
+export function compareParsedProductVersions(first: ProductVersion, second: ProductVersion): number {
+  const [a, b] = [first.text, second.text];
+  const x = first.segments;
+  const y = second.segments;
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
     const order = compareSegments(x[i] ?? "", y[i] ?? "");
     if (order !== 0) return order;

@@ -14,12 +14,14 @@ export function isImageVersion(text: string): boolean {
   return isStrictSemVer(text) && !text.includes("+");
 }
 
+/** SemVer 2.0.0's own regular expression (semver.org), anchored: exact text, no "v", no spaces. */
+const SEMVER_PATTERN =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+
 function isStrictSemVer(text: string): boolean {
-  if (text.length > 128 || !/^[0-9]/.test(text)) return false;
-  // semver.parse also accepts " 1.2.3" and "v1.2.3" and cleans them up; we want the exact text back.
-  const parsed = semver.parse(text);
-  if (parsed === null) return false;
-  return text === parsed.version + (parsed.build.length > 0 ? "+" + parsed.build.join(".") : "");
+  // The pattern first: tag parsing tries many candidate substrings, and most fail it cheaply.
+  // semver.parse then refuses what the pattern cannot see (numbers beyond Number.MAX_SAFE_INTEGER).
+  return text.length <= 128 && SEMVER_PATTERN.test(text) && semver.parse(text) !== null;
 }
 
 function semVerProblem(what: string, text: string, allowBuild: boolean): ImagewrightError {
