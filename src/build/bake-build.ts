@@ -35,7 +35,7 @@ export interface BakeBuildRequest {
   onProgress?: (line: string) => void;
 }
 
-export type TargetStatus = "built" | "present" | "planned";
+export type TargetStatus = "built" | "present" | "planned" | "not-needed";
 
 export interface BuiltTarget {
   id: string;
@@ -43,7 +43,10 @@ export interface BuiltTarget {
   productVersion: string;
   imageVersion: string;
   reason: TargetReason;
-  /** built: bake made it; present: a dependency the registry already had; planned: a dry run's target. */
+  /**
+   * built: bake made it; present: a dependency the registry already had; planned: a dry
+   * run's target; not-needed: a dependency only of dependencies that are present.
+   */
   status: TargetStatus;
   tags: string[];
   references: string[];
@@ -76,16 +79,7 @@ export async function bakeBuild(request: BakeBuildRequest): Promise<BakeBuildSum
     throw new ImagewrightError("usage", "choose --push or --output oci:<dir>, not both", { input: "--push/--output" });
   }
   const present = new Map<string, Descriptor>();
-  if (request.rebuildDependencies !== true) {
-    for (const target of request.plan.targets) {
-      if (target.reason !== "dependency") continue;
-      const found = await registryHas(request.client, target);
-      if (found !== undefined) {
-        present.set(target.id, found);
-        say(`${target.id}: ${target.references[0]} is in the registry (${found.digest.slice(0, 19)}), not rebuilt`);
-      }
-    }
-  }
+  const needed = await neededTargets(request, present, say);
   const work = request.ociLayout !== undefined && request.dryRun !== true ? await mkdtemp(path.join(tmpdir(), "imagewright-bake-oci-")) : undefined;
   try {
     const generated = generateBake(request.plan, {
@@ -98,7 +92,7 @@ export async function bakeBuild(request: BakeBuildRequest): Promise<BakeBuildSum
       ...(request.platforms === undefined ? {} : { platforms: request.platforms }),
       ...(request.cache === undefined ? {} : { cache: request.cache }),
       output: work !== undefined ? { kind: "oci", directory: work } : request.push === true ? { kind: "push" } : { kind: "cacheonly" },
-      skip: new Set(present.keys()),
+      skip: new Set(request.plan.targets.filter((target) => !needed.has(target.id)).map((target) => target.id)),
     });
     const summaryOf = (target: PlanTarget, status: TargetStatus, extra: Partial<BuiltTarget> = {}): BuiltTarget => ({
       id: target.id,
@@ -119,7 +113,8 @@ export async function bakeBuild(request: BakeBuildRequest): Promise<BakeBuildSum
         bakeFile: generated.file,
         targets: request.plan.targets.map((target) => {
           const found = present.get(target.id);
-          return found === undefined ? summaryOf(target, "planned") : summaryOf(target, "present", { digest: found.digest, mediaType: found.mediaType });
+          if (found !== undefined) return summaryOf(target, "present", { digest: found.digest, mediaType: found.mediaType });
+          return summaryOf(target, needed.has(target.id) ? "planned" : "not-needed");
         }),
         bakeMs: 0,
         durationMs: Math.round(performance.now() - started),
@@ -136,6 +131,10 @@ export async function bakeBuild(request: BakeBuildRequest): Promise<BakeBuildSum
       const found = present.get(target.id);
       if (found !== undefined) {
         targets.push(summaryOf(target, "present", { digest: found.digest, mediaType: found.mediaType, size: await imageSize(storeOf(request.client, target), found) }));
+        continue;
+      }
+      if (!needed.has(target.id)) {
+        targets.push(summaryOf(target, "not-needed"));
         continue;
       }
       const entry = generated.entries.find((candidate) => candidate.id === target.id)!;
@@ -157,6 +156,32 @@ export async function bakeBuild(request: BakeBuildRequest): Promise<BakeBuildSum
   } finally {
     if (work !== undefined) await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Requested targets are always built. A dependency is built only when something
+ * being built needs it and the registry does not have it at its tag; walking the
+ * plan backwards (dependents before dependencies) stops at the first present image.
+ */
+async function neededTargets(request: BakeBuildRequest, present: Map<string, Descriptor>, say: (line: string) => void): Promise<Set<string>> {
+  const needed = new Set(request.plan.targets.filter((target) => target.reason !== "dependency").map((target) => target.id));
+  const byId = new Map(request.plan.targets.map((target) => [target.id, target]));
+  for (const target of [...request.plan.targets].reverse()) {
+    if (!needed.has(target.id)) continue;
+    for (const dependencyId of target.dependencies) {
+      if (needed.has(dependencyId) || present.has(dependencyId)) continue;
+      const dependency = byId.get(dependencyId);
+      if (dependency === undefined) continue;
+      const found = request.rebuildDependencies === true ? undefined : await registryHas(request.client, dependency);
+      if (found !== undefined) {
+        present.set(dependencyId, found);
+        say(`${dependencyId}: ${dependency.references[0]} is in the registry (${found.digest.slice(0, 19)}), not rebuilt`);
+      } else {
+        needed.add(dependencyId);
+      }
+    }
+  }
+  return needed;
 }
 
 function storeOf(client: RegistryClient, target: PlanTarget): ImageStore {

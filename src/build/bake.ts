@@ -238,9 +238,14 @@ export async function runBake(generated: GeneratedBake, options: RunBakeOptions 
     args.push(...generated.entries.map((entry) => entry.name));
     const tail = await runStreaming(program!, args, options);
     if (tail.code !== 0) {
-      throw new ImagewrightError("failed", `buildx bake failed (exit ${tail.code}): ${lastError(tail.lines)}`, {
+      const error = lastError(tail.lines);
+      // Engines before BuildKit 0.10 (Debian's Docker 20.10) cannot take target: contexts.
+      const tooOld = /unsupported frontend capability moby\.buildkit\.frontend\.contexts/.test(error);
+      throw new ImagewrightError(tooOld ? "unavailable" : "failed", `buildx bake failed (exit ${tail.code}): ${error}`, {
         input: `bake targets ${generated.entries.map((entry) => entry.name).join(", ")}`,
-        hint: tail.lines.slice(-15).join("\n"),
+        hint: tooOld
+          ? "this builder's BuildKit is too old for named contexts (needs 0.10 or newer): pass --builder with a buildkitd-backed builder (docs/stack.md)"
+          : tail.lines.slice(-15).join("\n"),
       });
     }
     let metadata: Record<string, Record<string, unknown>>;
