@@ -4,7 +4,7 @@
 
 import { ImagewrightError } from "../errors/index.ts";
 import { parseProductVersion } from "./product-version.ts";
-import { imageVersionMajor, imageVersionMinor, parseImageVersion } from "./semantic-version.ts";
+import { imageVersionMajor, imageVersionMinor, isImageVersionPrerelease, parseImageVersion } from "./semantic-version.ts";
 import { checkGitTag, checkOciTag, isOciTag } from "./tag-grammar.ts";
 import {
   compileTemplate,
@@ -497,9 +497,13 @@ export function formatGitTag(scheme: TagScheme, c: ImageCoordinates): string {
   return gitTag;
 }
 
-/** The floating tags an image release also gets (none for release candidates). */
+/**
+ * The floating tags an image release also gets. None for release candidates or pre-release image
+ * versions: a floating tag stands for the newest *release*, and resolveFloatingTag agrees.
+ */
 export function floatingTags(scheme: TagScheme, c: ImageCoordinates): string[] {
   if (c.rc !== undefined) return [];
+  if (c.imageVersion !== undefined && isImageVersionPrerelease(c.imageVersion)) return [];
   return compiled(scheme)
     .registry.filter((t) => t.role === "floatingTag")
     .map((template) => {
