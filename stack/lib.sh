@@ -2,10 +2,13 @@
 # Shared pieces of the stack scripts: where state lives, waiting, and starting a
 # Distribution registry on a loopback port.
 
-STACK_STATE=${IMAGEWRIGHT_STACK_STATE:-${XDG_CACHE_HOME:-$HOME/.cache}/imagewright/stack}
-IMAGEWRIGHT_TOOLS=${IMAGEWRIGHT_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/imagewright/tools}
+# Everything expensive (tools, base rootfs, Kafka fixtures, Maven's repository) lives
+# under IMAGEWRIGHT_CACHE so that CI can keep one directory between runs.
+IMAGEWRIGHT_CACHE=${IMAGEWRIGHT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/imagewright}
+STACK_STATE=${IMAGEWRIGHT_STACK_STATE:-$IMAGEWRIGHT_CACHE/stack}
+IMAGEWRIGHT_TOOLS=${IMAGEWRIGHT_TOOLS:-$IMAGEWRIGHT_CACHE/tools}
 IMAGEWRIGHT_REGISTRY_PORT=${IMAGEWRIGHT_REGISTRY_PORT:-5000}
-export STACK_STATE IMAGEWRIGHT_TOOLS IMAGEWRIGHT_REGISTRY_PORT
+export IMAGEWRIGHT_CACHE STACK_STATE IMAGEWRIGHT_TOOLS IMAGEWRIGHT_REGISTRY_PORT
 
 say() { printf 'stack: %s\n' "$*" >&2; }
 

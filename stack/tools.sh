@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Builds the peer and backend tools imagewright uses from the Go module proxy, at
+# pinned versions, into $IMAGEWRIGHT_TOOLS/bin; a tool whose binary already
+# carries the pinned module version is skipped, so a warm run costs milliseconds.
+#
+#   stack/tools.sh            core tools: crane, regctl, buildx (+ docker CLI plugin), buildkitd, buildctl
+#   stack/tools.sh scanners   trivy, grype, osv-scanner, syft (issue 6; slow, not in the default run)
+#   stack/tools.sh all        both
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=stack/lib.sh
+source "$here/lib.sh"
+
+# name(s) | module | pinned version | package dir(s) in the module | extra environment.
+# Versions are the newest whose whole dependency graph the reachable module proxy
+# serves (see docs/stack.md: buildx v0.38.x and buildkit v0.34.x need module
+# versions the proxy refuses with 403).
+core_tools=(
+  "crane|github.com/google/go-containerregistry|v0.22.1|./cmd/crane|"
+  "regctl|github.com/regclient/regclient|v0.11.7|./cmd/regctl|"
+  "buildx|github.com/docker/buildx|v0.37.2|./cmd/buildx|"
+  "buildkitd buildctl|github.com/moby/buildkit|v0.33.1|./cmd/buildkitd ./cmd/buildctl|"
+)
+scanner_tools=(
+  # trivy imports encoding/json/v2, still behind an experiment in Go 1.25/1.26.
+  "trivy|github.com/aquasecurity/trivy|v0.67.2|./cmd/trivy|GOEXPERIMENT=jsonv2"
+  "grype|github.com/anchore/grype|v0.110.0|./cmd/grype|"
+  "osv-scanner|github.com/google/osv-scanner/v2|v2.6.0|./cmd/osv-scanner|"
+  "syft|github.com/anchore/syft|v1.52.0|./cmd/syft|"
+)
+
+bin="$IMAGEWRIGHT_TOOLS/bin"
+mkdir -p "$bin"
+
+# installed_version NAME MODULE: the pinned version recorded when NAME was built here,
+# else the version of MODULE that Go embedded in the binary (tools built by `go install pkg@v`).
+installed_version() {
+  local name=$1 module=$2
+  [ -x "$bin/$name" ] || return 0
+  if [ -f "$bin/.$name.version" ]; then
+    read -r recorded <"$bin/.$name.version"
+    printf '%s\n' "${recorded#"$module "}"
+    return 0
+  fi
+  go version -m "$bin/$name" 2>/dev/null | awk -v m="$module" '$1 == "mod" && $2 == m { print $3; exit }'
+}
+
+# The module is built inside its own source tree (not `go install pkg@version`):
+# buildkit's go.mod has exclude directives, which `go install pkg@version`
+# refuses, and the proxy forbids the @v/list lookups `go install` makes for trivy.
+install_entry() {
+  local names module version packages extra_env
+  IFS='|' read -r names module version packages extra_env <<<"$1"
+  local name stale=0
+  for name in $names; do
+    [ "$(installed_version "$name" "$module")" = "$version" ] || stale=1
+  done
+  if [ $stale = 0 ]; then return 0; fi
+  say "building $names $version from the Go module proxy"
+  local started=$SECONDS source scratch
+  # Build into a scratch GOBIN so a failed build never leaves a half-replaced tool behind.
+  scratch=$(mktemp -d "$IMAGEWRIGHT_TOOLS/.build.XXXXXX")
+  local log="$scratch.log"
+  local -a env_args=(GOBIN="$scratch" GOFLAGS="-trimpath -buildvcs=false" GOTOOLCHAIN=local)
+  if [ -n "$extra_env" ]; then env_args+=("$extra_env"); fi
+  local -a package_args
+  read -r -a package_args <<<"$packages"
+  if ! source=$(go mod download -json "$module@$version" 2>"$log" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p') || [ -z "$source" ] ||
+    ! (cd "$source" && env "${env_args[@]}" go install \
+      -ldflags "-s -w -X main.version=$version -X $module/version.Version=$version" \
+      "${package_args[@]}") >>"$log" 2>&1; then
+    say "could not build $names $version (log: $log):"
+    grep -v '^go: downloading' "$log" | tail -n 15 >&2
+    rm -rf "$scratch"
+    return 1
+  fi
+  for name in $names; do
+    mv -f "$scratch/$name" "$bin/$name"
+    printf '%s %s\n' "$module" "$version" >"$bin/.$name.version"
+  done
+  rm -rf "$scratch" "$log"
+  printf '%s %s %ss\n' "$names" "$version" $((SECONDS - started)) >>"$IMAGEWRIGHT_TOOLS/build-times.log"
+  say "built $names $version in $((SECONDS - started))s"
+}
+
+# buildx is found by the docker CLI as a plugin; a symlink keeps one binary.
+install_buildx_plugin() {
+  local plugins="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
+  if [ "$(readlink "$plugins/docker-buildx" 2>/dev/null)" != "$bin/buildx" ]; then
+    mkdir -p "$plugins"
+    ln -sfn "$bin/buildx" "$plugins/docker-buildx"
+  fi
+}
+
+ensure_go() {
+  if command -v go >/dev/null 2>&1; then return 0; fi
+  for candidate in /usr/local/go/bin /usr/lib/go/bin; do
+    if [ -x "$candidate/go" ]; then PATH="$candidate:$PATH"; return 0; fi
+  done
+  say "no Go toolchain found: install Go >= 1.24 (these tools need it); Debian bookworm's golang is too old"
+  return 1
+}
+
+what=${1:-core}
+case "$what" in
+  core) entries=("${core_tools[@]}") ;;
+  scanners) entries=("${scanner_tools[@]}") ;;
+  all) entries=("${core_tools[@]}" "${scanner_tools[@]}") ;;
+  *) say "usage: stack/tools.sh [core|scanners|all]"; exit 2 ;;
+esac
+
+ensure_go
+failed=()
+for entry in "${entries[@]}"; do
+  install_entry "$entry" || failed+=("${entry%%|*}")
+done
+if [ "$what" != scanners ]; then install_buildx_plugin; fi
+if [ ${#failed[@]} -gt 0 ]; then
+  say "not built: ${failed[*]}"
+  exit 1
+fi
