@@ -308,6 +308,7 @@ function retagAction(program: Command): void {
   const tag = program.commands.find((c) => c.name() === "tag");
   if (tag === undefined) throw new Error("the tag command must be registered before the registry commands");
   tag
+    .description(`${tag.description()}; or \`tag <ref> <new-tag>\` to point a new tag at an image`)
     .argument("[ref]", "image to tag (registry reference or oci:layout:tag)")
     .argument("[new-tag]", "the new tag, in the same repository")
     .option("--force", "move the tag even when it points at another image")
