@@ -10,6 +10,7 @@ import { ImagewrightError } from "../errors/index.ts";
 import { Authenticator } from "./auth.ts";
 import type { CredentialLookup } from "./credentials.ts";
 import { registryError } from "./errors.ts";
+import { jsonErrorPlace } from "./json.ts";
 import { checkHost, checkRepositoryName } from "./names.ts";
 import { backoffMs, DEFAULT_RETRY_POLICY, isRetryableError, isRetryableStatus, retryAfterMs, type RetryPolicy } from "./retry.ts";
 import { RegistryRepository } from "./repository.ts";
@@ -119,7 +120,7 @@ export class RegistryClient {
       try {
         page = JSON.parse(text) as Record<string, unknown>;
       } catch (cause) {
-        throw new ImagewrightError("invalid-input", `${what}: registry answered a page that is not JSON`, { input: what, place: jsonErrorPlace(cause), cause });
+        throw new ImagewrightError("invalid-input", `${what}: registry answered a page that is not JSON`, { input: what, place: jsonErrorPlace(text), cause });
       }
       const items = page[field];
       if (items !== null && items !== undefined && !(Array.isArray(items) && items.every((item) => typeof item === "string"))) {
@@ -291,15 +292,6 @@ export async function readBytes(body: Readable, limit: number, what: string): Pr
 export function discard(body: Readable): void {
   body.on("error", () => undefined);
   body.destroy();
-}
-
-/** Where a JSON.parse error happened, as V8 reports it: `byte 17 (line 2, column 5)`. */
-export function jsonErrorPlace(error: unknown): string | undefined {
-  const message = error instanceof Error ? error.message : "";
-  const position = /position (\d+)/.exec(message)?.[1];
-  const line = /line (\d+) column (\d+)/.exec(message);
-  if (position === undefined) return undefined;
-  return line === null ? `byte ${position}` : `byte ${position} (line ${line[1]}, column ${line[2]})`;
 }
 
 function nextLink(link: string | undefined): string | undefined {

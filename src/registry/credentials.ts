@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { ImagewrightError } from "../errors/index.ts";
+import { jsonErrorPlace } from "./json.ts";
 
 export interface Credential {
   username?: string;
@@ -82,12 +83,7 @@ async function credentialFromDockerConfig(host: string, path: string, env: NodeJ
   try {
     config = JSON.parse(text) as DockerConfig;
   } catch (error) {
-    const position = /position (\d+)/.exec((error as Error).message)?.[1];
-    throw new ImagewrightError("invalid-input", `Docker config ${path} is not valid JSON`, {
-      input: path,
-      ...(position === undefined ? {} : { place: `byte ${position}` }),
-      cause: error,
-    });
+    throw new ImagewrightError("invalid-input", `Docker config ${path} is not valid JSON`, { input: path, place: jsonErrorPlace(text), cause: error });
   }
   if (typeof config !== "object" || config === null) {
     throw new ImagewrightError("invalid-input", `Docker config ${path} is not a JSON object`, { input: path, place: "$" });

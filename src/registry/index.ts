@@ -8,3 +8,4 @@ export { findCredential, hostVariable, dockerConfigPath, type Credential, type C
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.ts";
 export { DigestVerifier, digestOf, isDigest, parseDigest, type DigestAlgorithm, type ParsedDigest } from "./digest.ts";
 export { checkHost, checkRepositoryName, checkTag, parseManifestReference, type ManifestReference } from "./names.ts";
+export { locateJsonError, jsonErrorPlace, type JsonErrorPlace } from "./json.ts";

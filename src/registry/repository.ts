@@ -7,8 +7,9 @@ import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ImagewrightError, isImagewrightError } from "../errors/index.ts";
 import { MANIFEST_MEDIA_TYPES, MediaTypes, type Descriptor, type ImageStore, type StoredManifest } from "../oci/model.ts";
-import { discard, header, jsonErrorPlace, readBytes, type RegistryClient, type RegistryResponse } from "./client.ts";
+import { discard, header, readBytes, type RegistryClient, type RegistryResponse } from "./client.ts";
 import { DigestVerifier, digestOf, parseDigest } from "./digest.ts";
+import { jsonErrorPlace } from "./json.ts";
 import { parseManifestReference } from "./names.ts";
 import { backoffMs } from "./retry.ts";
 
@@ -498,10 +499,11 @@ function mediaTypeOf(contentType: string | undefined): string | undefined {
 }
 
 function parseJson(bytes: Uint8Array, what: string): unknown {
+  const text = Buffer.from(bytes).toString("utf8");
   try {
-    return JSON.parse(Buffer.from(bytes).toString("utf8"));
+    return JSON.parse(text);
   } catch (cause) {
-    throw new ImagewrightError("invalid-input", `${what} is not valid JSON`, { input: what, place: jsonErrorPlace(cause) ?? "byte 0", cause });
+    throw new ImagewrightError("invalid-input", `${what} is not valid JSON`, { input: what, place: jsonErrorPlace(text), cause });
   }
 }
 

@@ -8,12 +8,21 @@ import { createPrivateKey, randomBytes, sign, X509Certificate, type KeyObject } 
 import { closeSync, existsSync, openSync, rmSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
-/** Where Debian installs the registry; IMAGEWRIGHT_DOCKER_REGISTRY overrides it. */
+/** Where Debian installs the registry (Distribution 2.8); IMAGEWRIGHT_DOCKER_REGISTRY overrides it. */
 export const REGISTRY_BINARY = process.env.IMAGEWRIGHT_DOCKER_REGISTRY ?? "/usr/bin/docker-registry";
+
+/**
+ * Distribution v3, built from the Go module proxy by stack/tools.sh into
+ * $IMAGEWRIGHT_TOOLS/bin. Tests that need what 2.8 lacks (tag pagination, tag
+ * deletion) run against it; IMAGEWRIGHT_DISTRIBUTION3 overrides the path.
+ */
+export const DISTRIBUTION3_BINARY =
+  process.env.IMAGEWRIGHT_DISTRIBUTION3 ??
+  join(process.env.IMAGEWRIGHT_TOOLS ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "imagewright", "tools"), "bin", "registry");
 
 export type RegistryAuthMode = "none" | "htpasswd" | "token";
 
@@ -27,6 +36,8 @@ export interface RegistryOptions {
   grant?: (user: string | undefined, scope: TokenScope) => string[];
   /** Distribution's storage.delete.enabled. Default true. */
   deleteEnabled?: boolean;
+  /** Debian's Distribution 2.8 (default) or Distribution v3 from stack/tools.sh. */
+  implementation?: "distribution-2.8" | "distribution-3";
 }
 
 export interface TokenScope {
@@ -140,8 +151,13 @@ function closeServer(server: Server): Promise<void> {
 
 /** Starts a real registry; the test must `await registry.stop()` in `after` (a process exit hook backs that up). */
 export async function startRegistry(options: RegistryOptions): Promise<TestRegistry> {
-  if (!existsSync(REGISTRY_BINARY)) {
-    throw new Error(`${REGISTRY_BINARY} is missing: install Debian's docker-registry package (bash stack/up.sh does)`);
+  const binary = options.implementation === "distribution-3" ? DISTRIBUTION3_BINARY : REGISTRY_BINARY;
+  if (!existsSync(binary)) {
+    throw new Error(
+      options.implementation === "distribution-3"
+        ? `${binary} is missing: build Distribution v3 with bash stack/tools.sh`
+        : `${binary} is missing: install Debian's docker-registry package (bash stack/up.sh does)`,
+    );
   }
   installExitHook();
   const auth = options.auth ?? "none";
@@ -208,7 +224,7 @@ export async function startRegistry(options: RegistryOptions): Promise<TestRegis
       await writeFile(join(dir, "config.yml"), configFor(port));
       const logFile = join(dir, "registry.log");
       const fd = openSync(logFile, "a");
-      const process_ = spawn(REGISTRY_BINARY, ["serve", join(dir, "config.yml")], { stdio: ["ignore", fd, fd] });
+      const process_ = spawn(binary, ["serve", join(dir, "config.yml")], { stdio: ["ignore", fd, fd] });
       closeSync(fd);
       running.add(process_);
       child = process_;
