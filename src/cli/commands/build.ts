@@ -1,13 +1,22 @@
 // `imagewright assemble` (daemonless: base + files → image, reproducible) and
 // `imagewright build` (catalog plan → BuildKit through a generated bake file).
 
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import type { Command } from "commander";
 import { assemble, type AssembleResult, type BaseSelection, type PlatformLayer } from "../../build/assemble.ts";
+import { bakeBuild, type BakeBuildSummary } from "../../build/bake-build.ts";
+import type { BakeCache } from "../../build/bake.ts";
 import { resolveSourceDateEpoch } from "../../build/epoch.ts";
+import { planBuild } from "../../build/index.ts";
 import { ImagewrightError } from "../../errors/index.ts";
-import { openLocation, parsePlatform, type Platform } from "../../oci/index.ts";
+import { formatPlatform, openLocation, parsePlatform, type Platform } from "../../oci/index.ts";
 import { RegistryClient } from "../../registry/index.ts";
-import { answer, humanBytes, progress, table } from "../output.ts";
+import { answer, humanBytes, outputOptions, progress, table } from "../output.ts";
+import { catalogFromOptions } from "./catalog.ts";
+import { addTriggerOptions, TRIGGER_HELP, triggerFromOptions, type TriggerOptions } from "./plan.ts";
+
+const run = promisify(execFile);
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -52,7 +61,95 @@ interface AssembleOptions {
   output: string;
 }
 
+const BUILD_EXAMPLES = `${TRIGGER_HELP}
+
+Examples:
+  # CI on a pushed git tag: exactly that image (and local images the registry lacks), pushed
+  imagewright build --catalog examples/catalog --git-tag kafka4.1.0_stackable0.1.0 --push
+
+  # show the generated bake file without building (pipe it to \`docker buildx bake -f -\`)
+  imagewright build --catalog examples/catalog --select kafka=3.9.1 --dry-run
+
+  # build into an OCI layout instead of a registry, with a buildkitd-backed builder
+  imagewright build --catalog examples/catalog --select debian-base --output oci:./images --builder imagewright
+
+The bake file has one target per image version (inheriting "_common"), local dependencies
+as \`target:\` contexts, build args PRODUCT_VERSION, IMAGE_VERSION, <DEP>_VERSION, <DEP>_IMAGE,
+the catalog's and --build-arg ones, OCI labels and annotations, tags from the tag scheme.
+buildx runs as \`docker buildx\` unless IMAGEWRIGHT_BUILDX names a buildx binary.`;
+
+interface BuildOptions extends TriggerOptions {
+  push?: boolean;
+  output?: string;
+  dryRun?: boolean;
+  builder?: string;
+  buildArg?: string[];
+  platform?: string[];
+  cache?: string;
+  sourceDateEpoch?: string;
+  revision?: string;
+  source?: string;
+  licenses?: string;
+  rebuildDependencies?: boolean;
+}
+
 export function register(program: Command): void {
+  addTriggerOptions(
+    program
+      .command("build")
+      .description("Build the images a trigger selects with BuildKit (docker buildx bake), and push them or write them to an OCI layout."),
+  )
+    .option("--push", "push every tag to its registry")
+    .option("--output <oci:dir>", "write the images into this OCI layout directory, tagged")
+    .option("--dry-run", "print the bake file instead of building")
+    .option("--builder <name>", "buildx builder to use (default: buildx's current one)")
+    .option("--build-arg <KEY=value>", "build argument for every target; wins over the catalog's (repeatable)", collect)
+    .option("--platform <platforms>", "platforms for every target instead of the catalog's, comma-separated", collect)
+    .option("--cache <registry|inline>", "build cache: a <repository>:buildcache image per repository, or inline")
+    .option("--source-date-epoch <seconds|commit>", "timestamp for created (default: $SOURCE_DATE_EPOCH, else 0)")
+    .option("--revision <commit>", "org.opencontainers.image.revision (default: the catalog checkout's HEAD)")
+    .option("--source <url>", "org.opencontainers.image.source (default: the checkout's origin URL)")
+    .option("--licenses <spdx>", "org.opencontainers.image.licenses")
+    .option("--rebuild-dependencies", "build local dependencies even when the registry has them")
+    .addHelpText("after", BUILD_EXAMPLES)
+    .action(async (options: BuildOptions, command: Command) => {
+      const catalog = catalogFromOptions(options);
+      const plan = planBuild(catalog, await triggerFromOptions(catalog, options));
+      const ociLayout = options.output === undefined ? undefined : ociDirectory(options.output);
+      const revision = options.revision ?? (await git(catalog.root, ["rev-parse", "HEAD"]));
+      const source = options.source ?? (await git(catalog.root, ["remote", "get-url", "origin"]));
+      const client = new RegistryClient();
+      try {
+        const summary = await bakeBuild({
+          plan,
+          client,
+          vendor: catalog.vendor,
+          sourceDateEpoch: await resolveSourceDateEpoch(options.sourceDateEpoch, { cwd: catalog.root }),
+          ...(revision === undefined ? {} : { revision }),
+          ...(source === undefined ? {} : { source }),
+          ...(options.licenses === undefined ? {} : { licenses: options.licenses }),
+          ...(options.buildArg === undefined ? {} : { buildArgs: keyValues(options.buildArg, "--build-arg") }),
+          ...(options.platform === undefined ? {} : { platforms: options.platform.flatMap((list) => list.split(",")).filter((p) => p !== "").map((p) => formatPlatform(parsePlatform(p))) }),
+          ...(options.cache === undefined ? {} : { cache: parseCache(options.cache) }),
+          ...(options.push === true ? { push: true } : {}),
+          ...(ociLayout === undefined ? {} : { ociLayout }),
+          ...(options.dryRun === true ? { dryRun: true } : {}),
+          ...(options.rebuildDependencies === true ? { rebuildDependencies: true } : {}),
+          bake: options.builder === undefined ? {} : { builder: options.builder },
+          onProgress: (line) => progress(command, line),
+        });
+        if (summary.dryRun && !outputOptions(command).json) {
+          // The human answer to --dry-run is the bake file itself, ready for `buildx bake -f -`.
+          progress(command, renderBuild(summary));
+          process.stdout.write(JSON.stringify(summary.bakeFile, null, 2) + "\n");
+          return;
+        }
+        answer(command, summary, renderBuild);
+      } finally {
+        await client.close();
+      }
+    });
+
   program
     .command("assemble")
     .description("Assemble an image without a daemon: a base image (or scratch) plus layers from files plus config changes.")
@@ -131,6 +228,46 @@ async function runAssemble(options: AssembleOptions, client: RegistryClient, say
     ...(output.reference === "" ? {} : { tag: output.reference }),
     onProgress: say,
   });
+}
+
+function ociDirectory(output: string): string {
+  if (!output.startsWith("oci:") || output.length <= 4) {
+    throw new ImagewrightError("usage", `--output takes oci:<dir>; registries are written with --push`, { input: `--output ${output}`, place: "character 1" });
+  }
+  return output.slice(4);
+}
+
+function parseCache(text: string): BakeCache {
+  if (text === "registry") return { kind: "registry" };
+  if (text === "inline") return { kind: "inline" };
+  throw new ImagewrightError("usage", `--cache "${text}" is not registry or inline`, { input: `--cache ${text}` });
+}
+
+/** A git answer, or undefined outside a checkout (labels are then simply left out). */
+async function git(cwd: string, args: string[]): Promise<string | undefined> {
+  try {
+    const { stdout } = await run("git", args, { cwd });
+    const value = stdout.trim();
+    return value === "" ? undefined : value;
+  } catch {
+    return undefined;
+  }
+}
+
+function renderBuild(summary: BakeBuildSummary): string {
+  const lines = [
+    `${summary.targets.length} target${summary.targets.length === 1 ? "" : "s"} for ${summary.trigger}${summary.dryRun ? " (dry run)" : ""}:`,
+    table(summary.targets, [
+      { header: "TARGET", value: (t) => t.id },
+      { header: "STATUS", value: (t) => t.status },
+      { header: "WHY", value: (t) => t.reason },
+      { header: "TAGS", value: (t) => t.tags.join(", ") },
+      { header: "DIGEST", value: (t) => t.digest ?? "-" },
+      { header: "SIZE", value: (t) => (t.size === undefined ? "-" : humanBytes(t.size)), align: "right" },
+    ]),
+  ];
+  if (!summary.dryRun) lines.push(`bake ${summary.bakeMs} ms, total ${summary.durationMs} ms`);
+  return lines.join("\n");
 }
 
 const PLATFORM_PREFIX = /^([a-z0-9_.-]+\/[a-z0-9_.-]+(?:\/[a-z0-9_.-]+)?)=(.*)$/;
