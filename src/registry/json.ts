@@ -37,7 +37,12 @@ export function locateJsonError(text: string): JsonErrorPlace | undefined {
         i++;
         const e = text[i];
         if (e === "u") {
-          for (let k = 1; k <= 4; k++) if (!/[0-9a-fA-F]/.test(text[i + k] ?? "")) (i += k), fail();
+          for (let k = 1; k <= 4; k++) {
+            if (!/[0-9a-fA-F]/.test(text[i + k] ?? "")) {
+              i += k;
+              fail();
+            }
+          }
           i += 5;
           continue;
         }
@@ -133,9 +138,11 @@ export function locateJsonError(text: string): JsonErrorPlace | undefined {
   }
 }
 
-class Stop {
+/** Unwinds the scanner at the first error; never escapes locateJsonError. */
+class Stop extends Error {
   readonly offset: number;
   constructor(offset: number) {
+    super(`JSON error at offset ${offset}`);
     this.offset = offset;
   }
 }
