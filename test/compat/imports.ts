@@ -4,6 +4,7 @@ import { ImagewrightError } from "../../src/errors/index.ts";
 import type { ErrorKind } from "../../src/errors/index.ts";
 
 export * from "../../src/compat/index.ts";
+export { ImagewrightError };
 
 export function isMatrixError(error: unknown, kind: ErrorKind): error is ImagewrightError {
   if (!(error instanceof ImagewrightError)) return false;
