@@ -183,7 +183,8 @@ export function tagScheme(config: TagSchemeConfig): TagScheme {
 }
 
 function presetScheme(name: string, vendor: string | undefined, place: string): TagScheme {
-  const preset = PRESETS[name];
+  // hasOwn: "toString" or "__proto__" must not find something on Object.prototype.
+  const preset = Object.hasOwn(PRESETS, name) ? PRESETS[name] : undefined;
   if (preset === undefined) {
     throw configError(`unknown tag scheme preset ${JSON.stringify(name)}`, place, `presets: ${TAG_SCHEME_PRESETS.join(", ")}; or give templates`);
   }
@@ -335,7 +336,7 @@ function readAgainst(
   throw new ImagewrightError("invalid-input", `${input} does not fit tag scheme ${scheme.name}: ${reasons.join("; ")}`, {
     input,
     place: `character ${best + 1}`,
-    hint: `tag scheme ${scheme.name} writes tags like ${[scheme.registryTag, scheme.rcRegistryTag].filter((t) => t !== undefined).join(" or ")}`,
+    hint: `tag scheme ${scheme.name} writes ${what}s like ${templates.map((t) => t.source).join(" or ")}`,
   });
 }
 

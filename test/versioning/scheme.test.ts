@@ -186,6 +186,8 @@ describe("tags that are refused", () => {
 describe("tag schemes that are refused when built", () => {
   const bad: Array<[string, TagSchemeConfig, RegExp, string?]> = [
     ["unknown preset", "stackable2", /unknown tag scheme preset "stackable2"/],
+    ["a preset name inherited from Object", "toString", /unknown tag scheme preset "toString"/],
+    ["__proto__ as a preset", { preset: "__proto__" }, /unknown tag scheme preset "__proto__"/],
     ["adjacent fields", { registryTag: "{productVersion}{imageVersion}" }, /\{productVersion\} and \{imageVersion\} at character 17 have nothing between them/, "registryTag, character 17"],
     ["adjacent fields after the vendor", { registryTag: "{productVersion}_{vendor}{imageVersion}{rc}", vendor: "x" }, /uses \{rc\}/],
     ["adjacent product in a registry tag", { registryTag: "{product}{productVersion}" }, /\{product\} and \{productVersion\}/],
