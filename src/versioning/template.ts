@@ -36,7 +36,7 @@ export interface CompiledTemplate {
 
 /** The product name grammar when no product list is given: an OCI repository path component. */
 export const PRODUCT_NAME_PATTERN = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
-const NUMBER_PATTERN = /^(?:0|[1-9][0-9]{0,14})$/;
+const NUMBER_PATTERN = /^(?:0|[1-9][0-9]{0,15})$/;
 
 export function isProductName(text: string): boolean {
   return text.length <= 128 && PRODUCT_NAME_PATTERN.test(text);
@@ -53,7 +53,8 @@ export function isFieldValue(name: FieldName, text: string): boolean {
     case "imageVersion.major":
     case "imageVersion.minor":
     case "rc":
-      return NUMBER_PATTERN.test(text);
+      // SemVer numbers go up to Number.MAX_SAFE_INTEGER (16 digits); beyond it they would not read back.
+      return NUMBER_PATTERN.test(text) && Number.isSafeInteger(Number(text));
   }
 }
 

@@ -52,6 +52,7 @@ const rows: Row[] = [
   { config: "stackable-legacy", coordinates: { product: "kafka", productVersion: "24.7.0", imageVersion: "23.11.4" }, tag: "24.7.0-stackable23.11.4", gitTag: "kafka24.7.0-stackable23.11.4", floating: ["24.7.0-stackable23"] },
   // A pre-release image gets no floating tag: floating tags stand for the newest release.
   { config: "stackable-legacy", coordinates: { product: "kafka", productVersion: "2.8.0", imageVersion: "0.2.0-rc.1" }, tag: "2.8.0-stackable0.2.0-rc.1", gitTag: "kafka2.8.0-stackable0.2.0-rc.1", floating: [] },
+  { config: "stackable-legacy", coordinates: { product: "kafka", productVersion: "1", imageVersion: "9007199254740991.0.0" }, tag: "1-stackable9007199254740991.0.0", gitTag: "kafka1-stackable9007199254740991.0.0", floating: ["1-stackable9007199254740991"] },
   { config: { preset: "stackable-legacy", vendor: "my-org" }, coordinates: { product: "kafka", productVersion: "1.5.1", imageVersion: "2.0.1" }, tag: "1.5.1-my-org2.0.1", gitTag: "kafka1.5.1-my-org2.0.1", floating: ["1.5.1-my-org2"] },
   // KIP-974 (seed 000): no image version in the tag, RCs with -rcN.
   { config: "kafka", coordinates: { productVersion: "3.7.0" }, tag: "3.7.0", gitTag: "3.7.0" },
