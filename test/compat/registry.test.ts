@@ -114,7 +114,7 @@ describe("resolution against real registry tags", () => {
   it("refuses an unsupported image unless the policy allows it, then warns", async () => {
     const refused = await resolve("0.3.1", "3.8.0");
     assert.equal(refused.found, false);
-    assert.match((refused as Refusal).reason, /no compatible image \(allow unsupported images to accept one\): image 0\.2\.0 is unsupported \(rule 5 .* not in the test suite yet\)/);
+    assert.match(refused.reason, /no compatible image \(allow unsupported images to accept one\): image 0\.2\.0 is unsupported \(rule 5 .* not in the test suite yet\)/);
     const allowed = await resolve("0.3.1", "3.8.0", { allowUnsupported: true });
     assert.ok(allowed.found);
     assert.deepEqual([allowed.tag, allowed.state, allowed.digest], ["3.8.0_stackable0.2.0", "unsupported", digests.get("3.8.0_stackable0.2.0")]);
@@ -127,7 +127,7 @@ describe("resolution against real registry tags", () => {
     assert.deepEqual([pinned.tag, pinned.digest], ["3.7.0_stackable0.2.0", digests.get("3.7.0_stackable0.2.0")]);
     const incompatible = await resolve("0.3.1", "3.7.0", { imageVersion: "0.1.1", allowUnsupported: true });
     assert.equal(incompatible.found, false);
-    assert.match((incompatible as Refusal).reason, /image 0\.1\.1 is incompatible \(rule 4 .*operator 0\.3 expects the new config directory\)/);
+    assert.match(incompatible.reason, /image 0\.1\.1 is incompatible \(rule 4 .*operator 0\.3 expects the new config directory\)/);
     await assert.rejects(
       requireImage(matrix, { operatorVersion: "0.3.1", product: "kafka", productVersion: "3.7.0", imageVersion: "0.1.1" }, { store: repository }),
       (error) => isMatrixError(error, "failed") && /^refused: /.test(error.message),
