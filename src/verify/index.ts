@@ -1,0 +1,25 @@
+// Sanity suites run against real containers: the public surface of src/verify.
+
+import { ImagewrightError } from "../errors/index.ts";
+import { KAFKA_SUITE_DEFAULTS, kafkaSuite, type KafkaSuiteOptions } from "./kafka.ts";
+import type { SuiteReport } from "./report.ts";
+import { runSuite, type SuiteRunOptions } from "./suite.ts";
+
+export { renderHtml, renderJUnit, type StepResult, type StepStatus, type SuiteReport } from "./report.ts";
+export { StepFailure, runSuite, resolveImage, type SuiteDefinition, type SuiteStep, type SuiteRunOptions } from "./suite.ts";
+export { KAFKA_SUITE_DEFAULTS, kafkaSuite, type KafkaSuiteOptions } from "./kafka.ts";
+
+export const SUITES = ["kafka"] as const;
+export type SuiteName = (typeof SUITES)[number];
+
+export function isSuiteName(name: string): name is SuiteName {
+  return (SUITES as readonly string[]).includes(name);
+}
+
+/** Runs a named suite with its defaults overridden by `options`. */
+export function runNamedSuite(name: string, image: string, options: Partial<KafkaSuiteOptions>, hooks: SuiteRunOptions = {}): Promise<SuiteReport> {
+  if (!isSuiteName(name)) {
+    throw new ImagewrightError("invalid-input", `unknown test suite "${name}"`, { input: `--suite ${name}`, hint: `known suites: ${SUITES.join(", ")}` });
+  }
+  return runSuite(kafkaSuite, image, { ...KAFKA_SUITE_DEFAULTS, ...options }, hooks);
+}
