@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Installs and starts, idempotently, the real services imagewright's tests and
-# main job use: Docker Engine (with its BuildKit) and a Distribution registry on
-# loopback. Safe to run again: what is installed or running is left alone.
-# Later parts (Go-built tools, base images, Kafka fixture) live beside this file.
+# main job use: Docker Engine, a Distribution registry on loopback, the Go-built
+# tools (crane, regctl, buildx, BuildKit), a host buildkitd as buildx builder
+# `imagewright`, the locally made Debian base images and the Kafka release-tarball
+# fixtures. Safe to run again: what is installed, running or cached is left alone,
+# and a warm run takes well under a second. Scanners: `bash stack/tools.sh scanners`.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=stack/lib.sh
 source "$here/lib.sh"
 
-packages=(docker.io docker-registry skopeo umoci mmdebstrap apache2-utils iptables ca-certificates curl)
+packages=(docker.io docker-registry skopeo umoci mmdebstrap apache2-utils iptables ca-certificates curl
+  openjdk-17-jre-headless maven unzip procps)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -29,4 +32,9 @@ fi
 # The default registry for the main job and examples (tests start their own on other ports).
 start_registry default "$IMAGEWRIGHT_REGISTRY_PORT"
 
-say "stack is up: docker $(/usr/bin/docker version --format '{{.Server.Version}}'), registry 127.0.0.1:$IMAGEWRIGHT_REGISTRY_PORT"
+bash "$here/tools.sh" core
+bash "$here/buildkit.sh"
+bash "$here/base-images.sh" bookworm trixie
+bash "$here/kafka-fixture.sh" 3.9.1 4.1.0 >/dev/null
+
+say "stack is up: docker $(/usr/bin/docker version --format '{{.Server.Version}}'), registry 127.0.0.1:$IMAGEWRIGHT_REGISTRY_PORT, buildx builder imagewright"
