@@ -99,7 +99,7 @@ export class Authenticator {
   readonly #allowsPlainHttp: (host: string) => boolean;
   readonly #credentials = new Map<string, Promise<Credential | undefined>>();
   readonly #hosts = new Map<string, HostAuth>();
-  readonly #tokens = new Map<string, Promise<CachedToken>>();
+  readonly #tokens = new Map<string, { token: Promise<CachedToken>; startedAt: number }>();
   readonly #secrets = new Set<string>();
 
   constructor(lookup: CredentialLookup, exchange: TokenExchange, allowsPlainHttp: (host: string) => boolean) {
@@ -191,14 +191,18 @@ export class Authenticator {
   async #token(host: string, auth: HostAuth, scopes: readonly string[], fresh: boolean): Promise<string> {
     const key = `${host}|${auth.realm ?? ""}|${auth.service ?? ""}|${scopes.join(" ")}`;
     const cached = this.#tokens.get(key);
-    if (!fresh && cached !== undefined) {
-      const token = await cached.catch(() => undefined);
+    // Parallel requests that meet the same challenge share one token request instead of each fetching their own.
+    const sameWave = cached !== undefined && Date.now() - cached.startedAt < 2_000;
+    if (cached !== undefined && (!fresh || sameWave)) {
+      const token = await cached.token.catch(() => undefined);
       if (token !== undefined && token.expiresAt > Date.now()) return token.token;
     }
-    const pending = this.#fetchToken(host, auth, scopes);
-    this.#tokens.set(key, pending);
-    pending.catch(() => this.#tokens.delete(key));
-    return (await pending).token;
+    const entry = { token: this.#fetchToken(host, auth, scopes), startedAt: Date.now() };
+    this.#tokens.set(key, entry);
+    entry.token.catch(() => {
+      if (this.#tokens.get(key) === entry) this.#tokens.delete(key);
+    });
+    return (await entry.token).token;
   }
 
   async #fetchToken(host: string, auth: HostAuth, scopes: readonly string[]): Promise<CachedToken> {

@@ -93,9 +93,10 @@ export class RegistryClient {
     return bare === "localhost" || bare === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare) || this.#insecure.has(bare);
   }
 
-  /** The `/v2/` base of a registry. */
+  /** The `/v2/` base of a registry; Docker Hub's API lives on registry-1.docker.io. */
   base(host: string): URL {
-    return new URL(`${this.allowsPlainHttp(host) ? "http" : "https"}://${host}/v2/`);
+    const apiHost = host === "docker.io" || host === "index.docker.io" ? "registry-1.docker.io" : host;
+    return new URL(`${this.allowsPlainHttp(apiHost) ? "http" : "https"}://${apiHost}/v2/`);
   }
 
   /** Repository names in the registry's catalog, following pagination. */

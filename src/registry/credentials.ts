@@ -34,7 +34,9 @@ export function hostVariable(host: string): string {
   return host.toUpperCase().replace(/[^A-Z0-9]/g, "_");
 }
 
-export async function findCredential(host: string, lookup: CredentialLookup = {}): Promise<Credential | undefined> {
+export async function findCredential(apiHost: string, lookup: CredentialLookup = {}): Promise<Credential | undefined> {
+  // Requests go to Docker Hub's API host; people and config.json call it docker.io.
+  const host = apiHost === "registry-1.docker.io" || apiHost === "index.docker.io" ? "docker.io" : apiHost;
   const explicit = lookup.credentials?.[host];
   if (explicit !== undefined) return { ...explicit, source: "the caller's credentials" };
   const env = lookup.env ?? process.env;

@@ -105,9 +105,11 @@ export class RegistryRepository implements ImageStore {
   }
 
   async putManifest(bytes: Uint8Array, mediaType: string, tag?: string): Promise<Descriptor> {
-    if (tag !== undefined) parseManifestReference(tag);
+    // "" is the model's "no name" (layouts record unnamed images with it); a registry stores those by digest.
+    const name = tag === "" ? undefined : tag;
+    if (name !== undefined) parseManifestReference(name);
     const digest = digestOf(bytes);
-    const reference = tag ?? digest;
+    const reference = name ?? digest;
     const what = `manifest ${this.reference(reference)}`;
     const document = checkManifestDocument(bytes, mediaType, what, this.client.manifestLimit);
     const response = await this.client.send({

@@ -144,6 +144,7 @@ describe("token auth on a real registry with a JWT issuer", () => {
       ports: PORTS,
       auth: "token",
       users: { builder: password, reader: "reader-password" },
+      refreshTokens: { "identity-token-of-builder": "builder" },
       // `reader` may only pull; `builder` gets what it asks for.
       grant: (user, scope) => (user === "builder" ? scope.actions : user === "reader" ? scope.actions.filter((a) => a === "pull") : []),
     });
@@ -167,6 +168,22 @@ describe("token auth on a real registry with a JWT issuer", () => {
       assert.ok(registry.tokenRequests.some((r) => r.scopes.includes("repository:org/token:pull,push")));
       // Reads after the push: at most one more token (the pull scope), not one per request.
       assert.ok(registry.tokenRequests.length - requests <= 1, `token requests: ${JSON.stringify(registry.tokenRequests)}`);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("shares one token request among parallel requests that meet the same challenge", async () => {
+    const client = new RegistryClient({ env: envFor(registry.host, "builder", password) });
+    try {
+      const repo = client.repository(registry.host, "org/parallel");
+      const before = registry.tokenRequests.length;
+      const answers = await Promise.all(Array.from({ length: 8 }, () => repo.hasBlob(randomBlob(10).descriptor)));
+      assert.deepEqual(answers, Array(8).fill(false));
+      assert.deepEqual(
+        registry.tokenRequests.slice(before).map((r) => r.scopes),
+        [["repository:org/parallel:pull"]],
+      );
     } finally {
       await client.close();
     }
@@ -204,6 +221,22 @@ describe("token auth on a real registry with a JWT issuer", () => {
       });
     } finally {
       await client.close();
+    }
+  });
+
+  it("exchanges an identity token from config.json with the OAuth2 refresh-token grant", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "imagewright-identity-"));
+    try {
+      await writeFile(join(dir, "config.json"), JSON.stringify({ auths: { [registry.host]: { identitytoken: "identity-token-of-builder" } } }));
+      const client = new RegistryClient({ env: { DOCKER_CONFIG: dir } });
+      try {
+        assert.deepEqual(await client.repository(registry.host, "org/token").listTags(), ["1.0.0"]);
+        assert.deepEqual(registry.tokenRequests.at(-1), { user: "builder", service: "imagewright-test-registry", scopes: ["repository:org/token:pull"], granted: true, grantType: "refresh_token" });
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

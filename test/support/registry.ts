@@ -34,6 +34,8 @@ export interface RegistryOptions {
   users?: Readonly<Record<string, string>>;
   /** Token auth only: which of the requested actions a user gets. Default: all for known users, none for anonymous. */
   grant?: (user: string | undefined, scope: TokenScope) => string[];
+  /** Token auth only: OAuth2 refresh tokens (Docker's identity tokens) the issuer accepts, each for a user. */
+  refreshTokens?: Readonly<Record<string, string>>;
   /** Distribution's storage.delete.enabled. Default true. */
   deleteEnabled?: boolean;
   /** Debian's Distribution 2.8 (default) or Distribution v3 from stack/tools.sh. */
@@ -52,6 +54,8 @@ export interface TokenRequest {
   scopes: string[];
   /** Whether the issuer handed out a token (false: wrong credentials). */
   granted: boolean;
+  /** `refresh_token` for the OAuth2 POST form; absent for the Basic-auth GET. */
+  grantType?: string;
 }
 
 export interface TestRegistry {
@@ -184,6 +188,21 @@ export async function startRegistry(options: RegistryOptions): Promise<TestRegis
       const key = createPrivateKey(await readFile(keyFile));
       const certificate = new X509Certificate(await readFile(certFile));
       issuer = createServer((req, res) => {
+        if (req.method === "POST") {
+          // The OAuth2 refresh-token grant: the form body carries the scope and the refresh token.
+          let body = "";
+          req.setEncoding("utf8");
+          req.on("data", (chunk: string) => (body += chunk));
+          req.on("end", () => {
+            const form = new URLSearchParams(body);
+            const user = options.refreshTokens?.[form.get("refresh_token") ?? ""];
+            const url = new URL("/token", "http://issuer");
+            for (const key of ["service", "scope"]) if (form.get(key) !== null) url.searchParams.set(key, form.get(key)!);
+            const headers = user === undefined ? { authorization: "Basic invalid" } : { authorization: `Basic ${Buffer.from(`${user}:${users[user] ?? ""}`).toString("base64")}` };
+            answerTokenRequest(url.pathname + url.search, headers, users, options.grant, key, certificate, tokenRequests, res, form.get("grant_type") ?? undefined);
+          });
+          return;
+        }
         answerTokenRequest(req.url ?? "/", req.headers, users, options.grant, key, certificate, tokenRequests, res);
       });
       const issuerPort = await listenInRange(issuer, options.ports);
@@ -326,6 +345,7 @@ function answerTokenRequest(
   certificate: X509Certificate,
   log: TokenRequest[],
   res: ServerResponse,
+  grantType?: string,
 ): void {
   const url = new URL(path, "http://issuer");
   const scopes = url.searchParams.getAll("scope").flatMap((s) => s.split(" ")).filter((s) => s !== "");
@@ -337,14 +357,14 @@ function answerTokenRequest(
     const colon = decoded.indexOf(":");
     const name = decoded.slice(0, colon);
     if (colon < 0 || users[name] === undefined || users[name] !== decoded.slice(colon + 1)) {
-      log.push({ user: colon < 0 ? undefined : name, service, scopes, granted: false });
+      log.push({ user: colon < 0 ? undefined : name, service, scopes, granted: false, ...(grantType === undefined ? {} : { grantType }) });
       res.writeHead(401, { "content-type": "application/json", "www-authenticate": 'Basic realm="imagewright-test-issuer"' });
       res.end(JSON.stringify({ details: "wrong user name or password" }));
       return;
     }
     user = name;
   }
-  log.push({ user, service, scopes, granted: true });
+  log.push({ user, service, scopes, granted: true, ...(grantType === undefined ? {} : { grantType }) });
   const decide = grant ?? ((who: string | undefined, scope: TokenScope) => (who === undefined ? [] : scope.actions));
   const access = scopes
     .map(parseScope)
