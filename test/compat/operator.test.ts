@@ -31,7 +31,7 @@ interface Event {
 function runOnce(args: readonly string[]): Promise<{ code: number; events: Event[]; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [OPERATOR, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
-      if (error !== null && typeof error.code !== "number") reject(error);
+      if (error !== null && typeof error.code !== "number") reject(new Error(`operator example did not run: ${error.message}`, { cause: error }));
       else resolve({ code: error === null ? 0 : (error.code as number), events: stdout.trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Event), stderr });
     });
   });
