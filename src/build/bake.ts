@@ -84,6 +84,8 @@ export interface GeneratedBake {
 }
 
 export const COMMON_TARGET = "_common";
+const TITLE = "org.opencontainers.image.title";
+const VERSION = "org.opencontainers.image.version";
 const NAME = /^[A-Za-z0-9_-]+$/;
 
 /** Bake allows `[A-Za-z0-9_-]` in target names: `kafka-4.1.0` → `kafka-4_1_0`. */
@@ -131,9 +133,15 @@ export function generateBake(plan: BuildPlan, options: BakeOptions): GeneratedBa
     });
   }
 
+  const sharedLabels = sortedRecord(commonMetadata(options));
+  // Annotations come out sorted without a sort per target (10,000 of them in the benchmark):
+  // the shared keys all sort before "version", and title goes where it belongs among them.
+  const shared = Object.entries(sharedLabels);
+  const beforeTitle = shared.filter(([key]) => key < TITLE);
+  const afterTitle = shared.filter(([key]) => key > TITLE);
   const common: BakeTarget = {
     args: { SOURCE_DATE_EPOCH: String(options.sourceDateEpoch) },
-    labels: sortedRecord(commonMetadata(options)),
+    labels: sharedLabels,
   };
   if (options.platforms !== undefined) common.platforms = [...options.platforms];
   if (options.output.kind === "push") common.output = ["type=registry"];
@@ -143,11 +151,14 @@ export function generateBake(plan: BuildPlan, options: BakeOptions): GeneratedBa
   for (const entry of entries) {
     const target = entry.target;
     const platforms = options.platforms ?? target.platforms;
-    const metadata = sortedRecord({
-      ...commonMetadata(options),
-      "org.opencontainers.image.title": target.image,
-      "org.opencontainers.image.version": target.tags[0] ?? `${target.productVersion}-${target.imageVersion}`,
-    });
+    const version = target.tags[0] ?? `${target.productVersion}-${target.imageVersion}`;
+    const level = platforms.length > 1 ? "index,manifest" : "manifest";
+    const annotations = [
+      ...beforeTitle.map(([key, value]) => `${level}:${key}=${value}`),
+      `${level}:${TITLE}=${target.image}`,
+      ...afterTitle.map(([key, value]) => `${level}:${key}=${value}`),
+      `${level}:${VERSION}=${version}`,
+    ];
     const contexts: Record<string, string> = {};
     for (const dependencyId of target.dependencies) {
       const dependency = byId.get(dependencyId);
@@ -160,14 +171,15 @@ export function generateBake(plan: BuildPlan, options: BakeOptions): GeneratedBa
       inherits: [COMMON_TARGET],
       context: target.context,
       dockerfile: path.relative(target.context, target.dockerfile),
-      args: sortedRecord({ ...target.buildArgs, ...(options.buildArgs ?? {}) }),
+      args: options.buildArgs === undefined ? sortedRecord(target.buildArgs) : sortedRecord({ ...target.buildArgs, ...options.buildArgs }),
       tags: [...target.references],
-      labels: sortedRecord({ "org.opencontainers.image.title": target.image, "org.opencontainers.image.version": metadata["org.opencontainers.image.version"]! }),
+      labels: { [TITLE]: target.image, [VERSION]: version },
       // Annotations go on the index too when several platforms make one.
-      annotations: Object.entries(metadata).map(([key, value]) => `${platforms.length > 1 ? "index,manifest" : "manifest"}:${key}=${value}`),
+      annotations,
       platforms: [...platforms],
     };
-    if (Object.keys(contexts).length > 0) bake.contexts = sortedRecord(contexts);
+    const contextCount = Object.keys(contexts).length;
+    if (contextCount > 0) bake.contexts = contextCount === 1 ? contexts : sortedRecord(contexts);
     if (entry.ociDirectory !== undefined) bake.output = [`type=oci,dest=${entry.ociDirectory},tar=false`];
     const repository = repositoryOfReference(target.references[0] ?? "");
     if (options.cache?.kind === "registry") {
@@ -195,7 +207,9 @@ function commonMetadata(options: BakeOptions): Record<string, string> {
 }
 
 function sortedRecord(record: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const sorted: Record<string, string> = {};
+  for (const key of Object.keys(record).sort()) sorted[key] = record[key]!;
+  return sorted;
 }
 
 /** What buildx's metadata file says about one target. */
