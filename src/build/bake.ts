@@ -249,6 +249,11 @@ export async function runBake(generated: GeneratedBake, options: RunBakeOptions 
     const [program, ...leading] = buildxCommand(options);
     const args = [...leading, "bake", "--file", bakeFile, "--metadata-file", metadataFile, "--progress", "plain"];
     if (options.builder !== undefined) args.push("--builder", options.builder);
+    // Bake only reads and writes inside its working directory unless allowed: the contexts
+    // live in the catalog and OCI outputs where the user asked, never next to the temp bake file.
+    for (const context of new Set(generated.entries.map((entry) => entry.target.context))) args.push(`--allow=fs.read=${context}`);
+    const outputs = new Set(generated.entries.flatMap((entry) => (entry.ociDirectory === undefined ? [] : [path.dirname(entry.ociDirectory)])));
+    for (const output of outputs) args.push(`--allow=fs.write=${output}`);
     args.push(...generated.entries.map((entry) => entry.name));
     const tail = await runStreaming(program!, args, options);
     if (tail.code !== 0) {
