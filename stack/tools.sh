@@ -21,6 +21,7 @@ core_tools=(
   "regctl|github.com/regclient/regclient|v0.11.7|./cmd/regctl|"
   "buildx|github.com/docker/buildx|v0.37.2|./cmd/buildx|"
   "buildkitd buildctl|github.com/moby/buildkit|v0.33.1|./cmd/buildkitd ./cmd/buildctl|"
+  "registry|github.com/distribution/distribution/v3|v3.0.0|./cmd/registry|GOFLAGS=-mod=mod -trimpath -buildvcs=false" # Distribution v3 for registry tests (tag paging, tag deletion); its vendor/ is incomplete in the module zip
 )
 scanner_tools=(
   # trivy imports encoding/json/v2, still behind an experiment in Go 1.25/1.26.

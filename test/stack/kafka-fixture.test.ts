@@ -2,35 +2,15 @@
 // checked against its .sha512, unpacked, formatted, started with Debian's JDK, then a
 // topic is created, produced to and consumed from with the tarball's own CLI tools.
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { KAFKA_FIXTURE_VERSIONS, kafkaFixture, serveFixture } from "../support/kafka-fixture.ts";
+import { run } from "./exec.ts";
 import { PORTS, freePort } from "./ports.ts";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(file: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      file,
-      args,
-      { env: { ...process.env, ...options.env }, maxBuffer: 16 * 1024 * 1024, timeout: options.timeoutMs ?? 120_000 },
-      (error, stdout, stderr) => {
-        if (error !== null && typeof error.code !== "number") reject(new Error(`${file}: ${error.message}`, { cause: error }));
-        else resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-      },
-    );
-    child.stdin?.end(options.input ?? "");
-  });
-}
 
 /** The digest from Apache's `gpg --print-md SHA512` layout: `name: XXXXXXXX XXXXXXXX …` over several lines. */
 function gpgStyleDigest(text: string, fileName: string): string {
