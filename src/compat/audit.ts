@@ -2,12 +2,14 @@
 // -o json`) judged by the matrix for one operator version, and the image that
 // operator would choose instead when there is a better one.
 
+import { readFile } from "node:fs/promises";
 import semver from "semver";
 import { z } from "zod";
 import { ImagewrightError, isImagewrightError } from "../errors/index.ts";
 import { parseJsonDocument, parseRegistryReference } from "../oci/index.ts";
 import type { RegistryReference } from "../oci/index.ts";
 import { parseOperatorVersion, readTag } from "../versioning/index.ts";
+import { readStdin } from "./configmap.ts";
 import type { Matrix } from "./model.ts";
 import { knowsProduct, resolveImage, schemeOf } from "./resolve.ts";
 import type { ResolveOptions, Resolution, Refusal } from "./resolve.ts";
@@ -74,6 +76,18 @@ export function readPods(text: string, name: string): Pod[] {
     });
   }
   return parsed.data.items;
+}
+
+/** Pods from a file, or from stdin for `-`. */
+export async function loadPods(location: string, stdin: () => Promise<string> = readStdin): Promise<Pod[]> {
+  if (location === "-") return readPods(await stdin(), "<stdin>");
+  let text: string;
+  try {
+    text = await readFile(location, "utf8");
+  } catch (cause) {
+    throw new ImagewrightError("not-found", `cannot read pod list ${location}`, { input: location, cause });
+  }
+  return readPods(text, location);
 }
 
 /** Where the operator would look for a product's images; the CLI builds it from the matrix and --registry. */

@@ -4,9 +4,8 @@
 
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { isMap, isScalar, LineCounter, parseDocument, Scalar } from "yaml";
+import { Document, isMap, isScalar, LineCounter, parseDocument, Scalar } from "yaml";
 import type { YAMLMap } from "yaml";
-import { Document } from "yaml";
 import { ImagewrightError } from "../errors/index.ts";
 import type { Matrix } from "./model.ts";
 import { refuseContradictions } from "./rules.ts";
@@ -178,7 +177,8 @@ export async function loadMatrix(location: string, stdin?: () => Promise<string>
   return (await readMatrixLocation(location, stdin)).read();
 }
 
-async function readStdin(): Promise<string> {
+/** All of stdin as text: `-` for a ConfigMap or a pod list. */
+export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");

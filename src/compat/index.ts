@@ -25,5 +25,5 @@ export { watchMatrix } from "./watch.ts";
 export type { MatrixWatch, WatchOptions } from "./watch.ts";
 export { coverRelease } from "./release.ts";
 export type { CoverReport, ImageRelease, RuleCoverage } from "./release.ts";
-export { auditPods, readPods } from "./audit.ts";
+export { auditPods, loadPods, readPods } from "./audit.ts";
 export type { AuditEntry, AuditReport, AuditStatus, Pod, StoreFor } from "./audit.ts";

@@ -173,7 +173,14 @@ function columnTitle(column: MatrixColumn): string {
   return `${column.product} ${version}, image ${column.images}`;
 }
 
+/** What an empty matrix says, instead of a table without columns. */
+function emptyMatrix(table: MatrixTable): string | undefined {
+  return table.columns.length === 0 ? `The matrix has no rules: every combination is ${table.uncovered}.` : undefined;
+}
+
 export function renderMarkdown(table: MatrixTable): string {
+  const empty = emptyMatrix(table);
+  if (empty !== undefined) return empty + "\n";
   const escape = (text: string): string => text.replaceAll("|", "\\|");
   const lines = [
     `| Operator | ${table.columns.map((column) => escape(columnTitle(column))).join(" | ")} |`,
@@ -189,6 +196,8 @@ export function renderMarkdown(table: MatrixTable): string {
 }
 
 export function renderHtml(table: MatrixTable): string {
+  const empty = emptyMatrix(table);
+  if (empty !== undefined) return `<p class="imagewright-compat">${empty}</p>\n`;
   const escape = (text: string): string =>
     text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
   // First header row: one cell per product version spanning its image stretches.

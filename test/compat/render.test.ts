@@ -52,6 +52,12 @@ describe("matrix tables", () => {
     assert.equal(html.match(/<tr>/g)?.length, 2 + table.rows.length);
   });
 
+  it("says so instead of drawing an empty table for a matrix without rules", () => {
+    const empty = matrixTable(parseMatrixSource("apiVersion: imagewright.dev/v1\nkind: CompatibilityMatrix\nuncovered: incompatible\nrules: []\n", { name: "e.yaml" }));
+    assert.equal(renderMarkdown(empty), "The matrix has no rules: every combination is incompatible.\n");
+    assert.match(renderHtml(empty), /^<p class="imagewright-compat">The matrix has no rules/);
+  });
+
   it("is printed by compat render", async () => {
     const result = await runCli(["compat", "render", "--configmap", fileURLToPath(new URL("../../examples/compat/configmap.yaml", import.meta.url)), "--format", "html"]);
     assert.equal(result.code, 0, result.stderr);

@@ -13,7 +13,7 @@ import {
   formatPosition,
   loadMatrix,
   matrixTable,
-  readPods,
+  loadPods,
   renderHtml,
   renderMarkdown,
   repositoryPathOf,
@@ -261,8 +261,7 @@ function auditCommand(compat: Command): void {
       throw new ImagewrightError("usage", "only one of --pods and --configmap can read stdin", { input: "--pods/--configmap" });
     }
     const matrix = await readMatrix(options);
-    const podsText = options.pods === "-" ? await readStdinText() : await readPodsFile(options.pods);
-    const pods = readPods(podsText, options.pods === "-" ? "<stdin>" : options.pods);
+    const pods = await loadPods(options.pods);
     const report = await withClient((client) =>
       auditPods(matrix, options.operator, pods, (product, deployed) => {
         const host = options.registry ?? matrix.settings.registry ?? deployed.registry;
@@ -291,20 +290,6 @@ function auditCommand(compat: Command): void {
       ].join("\n"),
     );
   });
-}
-
-async function readPodsFile(file: string): Promise<string> {
-  try {
-    return await readFile(file, "utf8");
-  } catch (cause) {
-    throw new ImagewrightError("not-found", `cannot read pod list ${file}`, { input: file, cause });
-  }
-}
-
-async function readStdinText(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 // ---- cover -----------------------------------------------------------------
