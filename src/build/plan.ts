@@ -33,7 +33,7 @@ export interface PlanTarget {
   productVersion: string;
   imageVersion: string;
   /** Release candidate number when the trigger was an RC git tag. */
-  rc?: number;
+  rc: number | undefined;
   /** Registry tags: the tag itself first, then floating tags. */
   tags: string[];
   /** Full references, one per tag: `127.0.0.1:5000/stackable/kafka:4.1.0_stackable0.1.0`. */
@@ -48,8 +48,8 @@ export interface PlanTarget {
   depth: number;
   reason: TargetReason;
   support: Support;
-  testSuite?: string;
-  artifact?: Artifact;
+  testSuite: string | undefined;
+  artifact: Artifact | undefined;
 }
 
 export interface BuildPlan {
@@ -64,8 +64,14 @@ export function targetId(version: { image: string; productVersion: string }): st
 
 /** The name a dependency's build arguments start with: `java-base` → `JAVA_BASE`. */
 export function buildArgPrefix(image: string): string {
-  return image.toUpperCase().replace(/[^A-Z0-9]+/g, "_");
+  let prefix = prefixes.get(image);
+  if (prefix === undefined) {
+    prefix = image.toUpperCase().replace(/[^A-Z0-9]+/g, "_");
+    prefixes.set(image, prefix);
+  }
+  return prefix;
 }
+const prefixes = new Map<string, string>();
 
 /** Plans the build for `trigger`: targets in dependency order, deterministic for a given catalog. */
 export function planBuild(catalog: Catalog, trigger: PlanTrigger): BuildPlan {
@@ -95,10 +101,9 @@ export function planBuild(catalog: Catalog, trigger: PlanTrigger): BuildPlan {
   }
 
   const ordered = dependencyOrder(catalog, requested.keys());
-  const tagCache = new Map<CatalogVersion, string>();
   const targets = ordered.map(({ version, depth }) => {
     const request = requested.get(version);
-    return target(catalog, version, depth, request?.reason ?? "dependency", request?.rc, tagCache);
+    return target(catalog, version, depth, request?.reason ?? "dependency", request?.rc);
   });
   return { trigger: description, targets };
 }
@@ -109,12 +114,12 @@ function target(
   depth: number,
   reason: TargetReason,
   rc: number | undefined,
-  tagCache: Map<CatalogVersion, string>,
 ): PlanTarget {
   const coordinates: ImageCoordinates = { product: version.image, productVersion: version.productVersion, imageVersion: version.imageVersion };
   if (rc !== undefined) coordinates.rc = rc;
-  const tag = rc === undefined ? releaseTag(catalog, version, tagCache) : formatTag(catalog.tagScheme, coordinates);
-  const tags = rc === undefined ? [tag, ...floatingTags(catalog.tagScheme, coordinates)] : [tag];
+  const tag = rc === undefined ? version.tag : formatTag(catalog.tagScheme, coordinates);
+  const floating = rc === undefined && catalog.tagScheme.floatingTags.length > 0 ? floatingTags(catalog.tagScheme, coordinates) : [];
+  const tags = [tag, ...floating];
   // Release candidates go to the evaluation repository; only a promotion makes them releases.
   const repository = rc === undefined ? repositoryOf(catalog, version.image) : repositoryOf(catalog.evaluation, version.image);
 
@@ -123,7 +128,7 @@ function target(
     const used = dependencyOf(catalog, dependency);
     const prefix = buildArgPrefix(used.image);
     generated[`${prefix}_VERSION`] = used.productVersion;
-    generated[`${prefix}_IMAGE`] = `${repositoryOf(catalog, used.image)}:${releaseTag(catalog, used, tagCache)}`;
+    generated[`${prefix}_IMAGE`] = `${repositoryOf(catalog, used.image)}:${used.tag}`;
   }
   if (version.artifact !== undefined) {
     generated["ARTIFACT_URL"] = version.artifact.url;
@@ -133,7 +138,7 @@ function target(
     if (name in generated) {
       throw new ImagewrightError("invalid-input", `build argument ${name} of ${versionLabel(version)} is one imagewright sets itself`, {
         input: `catalog image ${version.image}`,
-        place: version.place,
+        place: version.place(),
         hint: `rename it; imagewright sets ${Object.keys(generated).join(", ")}`,
       });
     }
@@ -144,7 +149,8 @@ function target(
     image: version.image,
     productVersion: version.productVersion,
     imageVersion: version.imageVersion,
-    ...(rc === undefined ? {} : { rc }),
+    // Optional fields are present as undefined (left out of JSON): one object shape for every target.
+    rc,
     tags,
     references: tags.map((t) => `${repository}:${t}`),
     dockerfile: version.dockerfile,
@@ -155,18 +161,9 @@ function target(
     depth,
     reason,
     support: version.support,
-    ...(version.testSuite === undefined ? {} : { testSuite: version.testSuite }),
-    ...(version.artifact === undefined ? {} : { artifact: version.artifact }),
+    testSuite: version.testSuite,
+    artifact: version.artifact,
   };
-}
-
-function releaseTag(catalog: Catalog, version: CatalogVersion, cache: Map<CatalogVersion, string>): string {
-  let tag = cache.get(version);
-  if (tag === undefined) {
-    tag = formatTag(catalog.tagScheme, { product: version.image, productVersion: version.productVersion, imageVersion: version.imageVersion });
-    cache.set(version, tag);
-  }
-  return tag;
 }
 
 /** The catalog versions a git tag stands for; refuses a tag whose image version the catalog does not have. */
@@ -204,7 +201,7 @@ function versionsOfGitTag(catalog: Catalog, gitTag: string): { versions: Catalog
         `git tag ${gitTag} asks for ${image.name} ${version.productVersion} image version ${coordinates.imageVersion}, but the catalog has image version ${version.imageVersion}`,
         {
           input: `git tag ${gitTag}`,
-          place: version.place,
+          place: version.place(),
           hint: "tag the commit whose catalog has that image version, or change the catalog's imageVersion first",
         },
       );

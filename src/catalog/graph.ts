@@ -98,5 +98,5 @@ function cycleError(catalog: Catalog, path: readonly CatalogVersion[]): Imagewri
 
 function declaredAt(from: CatalogVersion, to: CatalogVersion): string {
   const dependency = from.dependencies.find((d) => d.image === to.image && d.productVersion === to.productVersion);
-  return dependency?.place ?? from.place;
+  return (dependency?.place ?? from.place)();
 }

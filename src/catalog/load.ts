@@ -125,15 +125,14 @@ class CatalogLoader {
 
   /** Syntax first, then the schema; undefined when either failed (problems recorded). */
   private validate<S extends z.ZodType>(source: YamlSource, schema: S): z.infer<S> | undefined {
-    const syntax = source.syntaxProblems();
-    if (syntax.length > 0) {
-      this.problems.push(...syntax);
+    const read = source.data();
+    if ("problems" in read) {
+      this.problems.push(...read.problems);
       return undefined;
     }
-    const value = source.value();
-    const result = schema.safeParse(value ?? {});
+    const result = schema.safeParse(read.value ?? {});
     if (result.success) return result.data;
-    for (const issue of result.error.issues) this.problems.push(...issueProblems(source, issue, []));
+    for (const issue of result.error.issues) this.problems.push(...issueProblems(source, read.value, issue, []));
     return undefined;
   }
 
@@ -246,6 +245,7 @@ class CatalogLoader {
     const entry = data.versions[index]!;
     const at = (...rest: PathSegment[]): PathSegment[] => ["versions", index, ...rest];
     const before = this.problems.length;
+    let tag: string | undefined;
 
     const productVersion = this.productVersion(source, at("productVersion"), entry.productVersion);
     if (!isImageVersion(entry.imageVersion)) {
@@ -254,7 +254,7 @@ class CatalogLoader {
       );
     } else if (scheme !== undefined && productVersion !== undefined) {
       try {
-        formatTag(scheme, { product: image, productVersion, imageVersion: entry.imageVersion });
+        tag = formatTag(scheme, { product: image, productVersion, imageVersion: entry.imageVersion });
       } catch (error) {
         if (!isImagewrightError(error)) throw error;
         this.problems.push(source.problem(at("productVersion"), `cannot form a registry tag: ${error.message}`));
@@ -268,10 +268,12 @@ class CatalogLoader {
 
     const dependencies: Dependency[] = [];
     for (const [dependencyImage, dependencyVersion] of Object.entries(entry.dependencies ?? {})) {
+      const declared = at("dependencies", dependencyImage);
+      // Places are worked out only when an error needs them: that needs the syntax tree.
       dependencies.push({
         image: dependencyImage,
         productVersion: dependencyVersion,
-        place: source.place(at("dependencies", dependencyImage), "key"),
+        place: () => source.place(declared, "key"),
       });
     }
 
@@ -282,21 +284,23 @@ class CatalogLoader {
         ? undefined
         : this.artifact(source, artifactPath, artifactTemplate, { productVersion: entry.productVersion, imageVersion: entry.imageVersion });
 
-    if (this.problems.length > before || dockerfile === undefined || context === undefined) return undefined;
+    if (this.problems.length > before || dockerfile === undefined || context === undefined || tag === undefined) return undefined;
     const testSuite = entry.testSuite ?? data.testSuite;
+    const entryPath = at();
     return {
       image,
       productVersion: entry.productVersion,
       imageVersion: entry.imageVersion,
+      tag,
       dockerfile,
       context,
       buildArgs: { ...data.buildArgs, ...entry.buildArgs },
       dependencies,
       platforms: entry.platforms ?? data.platforms ?? settings.platforms,
       support: support(entry.support),
-      ...(testSuite === undefined ? {} : { testSuite }),
-      ...(artifact === undefined ? {} : { artifact }),
-      place: source.place(at()),
+      testSuite,
+      artifact,
+      place: () => source.place(entryPath),
     };
   }
 
@@ -369,7 +373,7 @@ class CatalogLoader {
         for (const dependency of version.dependencies) {
           const target = catalog.byName.get(dependency.image);
           const problem = (message: string): CatalogProblem => {
-            const [file = "", line = "0", column = "0"] = splitPlace(dependency.place ?? version.place);
+            const [file = "", line = "0", column = "0"] = splitPlace((dependency.place ?? version.place)());
             return { file, line: Number(line), column: Number(column), path: `dependencies.${dependency.image}`, message };
           };
           if (target === undefined) {
@@ -410,7 +414,7 @@ function support(value: ImageFile["versions"][number]["support"]): Support {
 }
 
 /** Turns one zod issue into problems at the YAML node it is about. */
-function issueProblems(source: YamlSource, issue: z.core.$ZodIssue, prefix: readonly PathSegment[]): CatalogProblem[] {
+function issueProblems(source: YamlSource, data: unknown, issue: z.core.$ZodIssue, prefix: readonly PathSegment[]): CatalogProblem[] {
   const path = [...prefix, ...(issue.path as PathSegment[])];
   if (issue.code !== "unrecognized_keys" && path.length > 0 && !source.has(path)) {
     return [source.problem(path, `missing required key "${String(path[path.length - 1])}" (${issue.message})`)];
@@ -429,8 +433,8 @@ function issueProblems(source: YamlSource, issue: z.core.$ZodIssue, prefix: read
       const branch = issue.errors
         .filter((errors) => errors.length > 0 && errors.every((e) => e.path.length > 0))
         .sort((a, b) => a.length - b.length)[0];
-      if (branch !== undefined && typeof valueAt(source, path) === "object") {
-        return branch.flatMap((inner) => issueProblems(source, inner, path));
+      if (branch !== undefined && typeof valueAt(data, path) === "object") {
+        return branch.flatMap((inner) => issueProblems(source, data, inner, path));
       }
       return [source.problem(path, issue.message)];
     }
@@ -447,8 +451,8 @@ function issueProblems(source: YamlSource, issue: z.core.$ZodIssue, prefix: read
   }
 }
 
-function valueAt(source: YamlSource, path: readonly PathSegment[]): unknown {
-  let value = source.value();
+function valueAt(data: unknown, path: readonly PathSegment[]): unknown {
+  let value = data;
   for (const segment of path) {
     if (value === null || typeof value !== "object") return undefined;
     value = (value as Record<string | number, unknown>)[segment];

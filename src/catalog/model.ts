@@ -18,17 +18,25 @@ export interface Artifact {
   checksumUrl?: string;
 }
 
+/**
+ * `file:line:column` of a declaration, worked out when asked: it needs the file's
+ * syntax tree, which only errors pay for.
+ */
+export type Place = () => string;
+
 export interface Dependency {
   image: string;
   productVersion: string;
-  /** file:line:column where the dependency is declared. */
-  place?: string;
+  /** Where the dependency is declared. */
+  place?: Place;
 }
 
 export interface CatalogVersion {
   image: string;
   productVersion: string;
   imageVersion: string;
+  /** Its registry tag under the catalog's tag scheme (formatted, and so checked, on load). */
+  tag: string;
   /** Absolute path of the Dockerfile (inside the image's folder). */
   dockerfile: string;
   /** Absolute path of the build context (the image's folder unless the image names a subfolder). */
@@ -38,10 +46,11 @@ export interface CatalogVersion {
   dependencies: readonly Dependency[];
   platforms: readonly string[];
   support: Support;
-  testSuite?: string;
-  artifact?: Artifact;
-  /** file:line:column of this version's entry, for errors that point back at the catalog. */
-  place: string;
+  /** Absent keys are present as undefined: every version has one shape, which keeps a 10,000-version plan fast. */
+  testSuite: string | undefined;
+  artifact: Artifact | undefined;
+  /** Where this version's entry is, for errors that point back at the catalog. */
+  place: Place;
 }
 
 export interface CatalogImage {

@@ -273,6 +273,7 @@ function randomCatalog(shape: Array<Array<number[]>>): Catalog {
       image: name,
       productVersion: `${v + 1}.0`,
       imageVersion: "0.1.0",
+      tag: `${v + 1}.0_stackable0.1.0`,
       dockerfile: `/c/${name}/Dockerfile`,
       context: `/c/${name}`,
       buildArgs: {},
@@ -282,7 +283,9 @@ function randomCatalog(shape: Array<Array<number[]>>): Catalog {
       }),
       platforms: ["linux/amd64"],
       support: { status: "supported" },
-      place: `/c/${name}/image.yaml:1:1`,
+      testSuite: undefined,
+      artifact: undefined,
+      place: () => `/c/${name}/image.yaml:1:1`,
     }));
     all.push(list);
     images.push({ name, kind: "base", directory: `/c/${name}`, file: `/c/${name}/image.yaml`, versions: list, byProductVersion: new Map(list.map((x) => [x.productVersion, x])) });

@@ -65,8 +65,8 @@ describe("loading the example catalog", () => {
         ["debian-base", "12"],
       ],
     );
-    assert.match(native.dependencies[0]!.place!, /images\/kafka-native\/image\.yaml:10:7$/);
-    assert.match(native.place, /images\/kafka-native\/image\.yaml:6:5$/);
+    assert.match(native.dependencies[0]!.place!(), /images\/kafka-native\/image\.yaml:10:7$/);
+    assert.match(native.place(), /images\/kafka-native\/image\.yaml:6:5$/);
   });
 
   it("accepts the catalog's imagewright.yaml as the location too", () => {

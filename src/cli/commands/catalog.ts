@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import { catalogLocation, jsonSchema, loadCatalog, repositoryOf, SCHEMA_FILES } from "../../catalog/index.ts";
 import type { Catalog, SchemaName } from "../../catalog/index.ts";
 import { ImagewrightError, isImagewrightError } from "../../errors/index.ts";
-import { floatingTags, formatGitTag, formatTag } from "../../versioning/index.ts";
+import { floatingTags, formatGitTag } from "../../versioning/index.ts";
 import { answer, table } from "../output.ts";
 
 export const CATALOG_OPTION_HELP = "the catalog's folder (default: $IMAGEWRIGHT_CATALOG, else the current directory)";
@@ -45,7 +45,7 @@ function listRows(catalog: Catalog, only: string | undefined): CatalogListRow[] 
     if (only !== undefined && image.name !== only) continue;
     for (const version of image.versions) {
       const coordinates = { product: image.name, productVersion: version.productVersion, imageVersion: version.imageVersion };
-      const tag = formatTag(catalog.tagScheme, coordinates);
+      const tag = version.tag;
       let gitTag: string | undefined;
       try {
         gitTag = formatGitTag(catalog.tagScheme, coordinates);
