@@ -40,6 +40,8 @@ export interface SuiteDefinition<Options> {
 }
 
 export interface SuiteRunOptions {
+  /** Runs only these step ids (in the suite's order); all when absent. */
+  only?: readonly string[];
   onStepStart?: (step: SuiteStep) => void;
   onStepEnd?: (result: StepResult) => void;
 }
@@ -73,12 +75,20 @@ export async function runSuite<Options>(
   options: Options,
   hooks: SuiteRunOptions = {},
 ): Promise<SuiteReport> {
-  const imageId = await resolveImage(image);
   const run = new DockerRun();
+  const known = suite.steps(run, image, options).map((step) => step.id);
+  const unknown = (hooks.only ?? []).filter((id) => !known.includes(id));
+  if (unknown.length > 0) {
+    throw new ImagewrightError("usage", `the ${suite.name} suite has no step ${unknown.map((id) => `"${id}"`).join(", ")}`, {
+      input: `--steps ${(hooks.only ?? []).join(",")}`,
+      hint: `steps: ${known.join(", ")}`,
+    });
+  }
+  const imageId = await resolveImage(image);
   const startedAt = new Date();
   const results: StepResult[] = [];
   try {
-    const steps = suite.steps(run, image, options);
+    const steps = suite.steps(run, image, options).filter((step) => hooks.only === undefined || hooks.only.includes(step.id));
     const status = new Map<string, StepResult["status"]>();
     for (const step of steps) {
       hooks.onStepStart?.(step);

@@ -19,6 +19,7 @@ interface TestOptions {
   junit?: string;
   html?: string;
   reportDir?: string;
+  steps?: string;
 }
 
 function count(flag: string, text: string | undefined, min: number, max: number): number | undefined {
@@ -50,6 +51,7 @@ export function register(program: Command): void {
     .option("--cluster-brokers <n>", `brokers of the cluster step (default ${KAFKA_SUITE_DEFAULTS.clusterBrokers})`)
     .option("--cluster-controllers <n>", `separate controllers of the cluster step (default ${KAFKA_SUITE_DEFAULTS.clusterControllers})`)
     .option("--ready-timeout <seconds>", `how long a broker may take to become ready (default ${KAFKA_SUITE_DEFAULTS.readyTimeoutMs / 1000})`)
+    .option("--steps <ids>", "run only these steps, comma-separated (e.g. ready,topic,produce,consume)")
     .option("--junit <file>", "write the result as JUnit XML")
     .option("--html <file>", "write a readable HTML report")
     .option("--report-dir <dir>", "write report.json, junit.xml and report.html into this directory")
@@ -79,7 +81,9 @@ Example:
       set("readyTimeoutMs", readySeconds === undefined ? undefined : readySeconds * 1000);
 
       progress(command, `testing ${imageRef} with the ${options.suite} suite`);
+      const only = options.steps?.split(",").map((id) => id.trim()).filter((id) => id !== "");
       const report = await runNamedSuite(options.suite, imageRef, suiteOptions, {
+        ...(only === undefined ? {} : { only }),
         onStepStart: (step) => progress(command, `  … ${step.number} ${step.id}: ${step.title}`),
         onStepEnd: (step) => {
           const why = step.status === "passed" ? (step.detail ?? "") : (step.reason ?? "");
