@@ -1,22 +1,15 @@
 // The image commands: `ls`, `inspect`, `digest`, `copy` and `tag <ref> <new-tag>`,
 // each a few lines over src/oci (locations, copy) and src/registry (the client).
+// Those libraries (zod, undici, tar-stream) load when an image command runs, not
+// for every command: CLI start-up is most of a short command's time.
 
 import type { Command } from "commander";
 import { ImagewrightError } from "../../errors/index.ts";
-import {
-  copy,
-  describeEntry,
-  formatPlatform,
-  isAttestation,
-  openLocation,
-  parseConfig,
-  parseManifest,
-  parsePlatform,
-  platformMatches,
-  referenceName,
-} from "../../oci/index.ts";
 import type { CopyEvent, CopyResult, Descriptor, ImageStore, Location, Platform } from "../../oci/index.ts";
-import { checkTag, RegistryClient } from "../../registry/index.ts";
+import { formatPlatform, parsePlatform } from "../../oci/platform.ts";
+import type * as OciLibrary from "../../oci/index.ts";
+import type { RegistryClient } from "../../registry/index.ts";
+import type * as RegistryLibrary from "../../registry/index.ts";
 import { answer, humanBytes, outputOptions, progress, table } from "../output.ts";
 
 const REFERENCE_FORMS = `
@@ -27,11 +20,18 @@ References:
   oci:/path/to/layout[:tag]              an OCI image layout directory
   docker-archive:/path/image.tar[:name]  a \`docker save\` tarball (name like kafka:3.7.0)`;
 
-/** Runs `work` with a registry client that is closed afterwards, so the process can exit at once. */
-async function withClient<T>(work: (client: RegistryClient) => Promise<T>): Promise<T> {
-  const client = new RegistryClient();
+interface Libraries {
+  client: RegistryClient;
+  oci: typeof OciLibrary;
+  registry: typeof RegistryLibrary;
+}
+
+/** Runs `work` with the libraries loaded and a registry client that is closed afterwards, so the process can exit at once. */
+async function withClient<T>(work: (libraries: Libraries) => Promise<T>): Promise<T> {
+  const [oci, registry] = await Promise.all([import("../../oci/index.ts"), import("../../registry/index.ts")]);
+  const client = new registry.RegistryClient();
   try {
-    return await work(client);
+    return await work({ client, oci, registry });
   } finally {
     await client.close();
   }
@@ -41,8 +41,8 @@ function collectPlatforms(value: string, previous: Platform[]): Platform[] {
   return [...previous, ...value.split(",").filter((p) => p !== "").map((p) => parsePlatform(p.trim()))];
 }
 
-function referenceText(location: Location): string {
-  return referenceName(location.store, location.reference);
+function referenceText(oci: typeof OciLibrary, location: Location): string {
+  return oci.referenceName(location.store, location.reference);
 }
 
 function short(digest: string): string {
@@ -58,8 +58,8 @@ function lsCommand(program: Command): void {
     .argument("<repository>", "e.g. 127.0.0.1:5000/org/kafka")
     .addHelpText("after", `\nExamples:\n  imagewright ls 127.0.0.1:5000/org/kafka\n  imagewright ls oci:/tmp/kafka-layout --json\n${REFERENCE_FORMS}`)
     .action(async (text: string, _options: unknown, command: Command) => {
-      const result = await withClient(async (client) => {
-        const location = await openLocation(text, { client });
+      const result = await withClient(async ({ client, oci }) => {
+        const location = await oci.openLocation(text, { client });
         if (location.parsed.transport === "registry" && (location.parsed.tag !== undefined || location.parsed.digest !== undefined)) {
           throw new ImagewrightError("usage", "ls takes a repository, without tag or digest", { input: `reference "${text}"`, hint: `imagewright ls ${location.store.name}` });
         }
@@ -78,10 +78,10 @@ function digestCommand(program: Command): void {
     .argument("<reference>", "image reference")
     .addHelpText("after", `\nExamples:\n  imagewright digest 127.0.0.1:5000/org/kafka:3.7.0\n  imagewright digest oci:/tmp/kafka-layout:3.7.0 --json\n${REFERENCE_FORMS}`)
     .action(async (text: string, _options: unknown, command: Command) => {
-      const result = await withClient(async (client) => {
-        const location = await openLocation(text, { client });
+      const result = await withClient(async ({ client, oci }) => {
+        const location = await oci.openLocation(text, { client });
         const descriptor = await location.store.resolve(location.reference);
-        return { reference: referenceText(location), digest: descriptor.digest, mediaType: descriptor.mediaType, size: descriptor.size };
+        return { reference: referenceText(oci, location), digest: descriptor.digest, mediaType: descriptor.mediaType, size: descriptor.size };
       });
       answer(command, result, (r) => r.digest);
     });
@@ -120,14 +120,14 @@ interface InspectResult {
   image?: InspectedImage;
 }
 
-async function inspectImage(store: ImageStore, descriptor: Descriptor, bytes: Uint8Array): Promise<InspectedImage> {
+async function inspectImage(oci: typeof OciLibrary, store: ImageStore, descriptor: Descriptor, bytes: Uint8Array): Promise<InspectedImage> {
   const input = `${store.name}@${descriptor.digest}`;
-  const parsed = parseManifest(bytes, input, descriptor.mediaType);
+  const parsed = oci.parseManifest(bytes, input, descriptor.mediaType);
   if (parsed.kind !== "image") throw new ImagewrightError("invalid-input", "expected an image manifest, found an index", { input });
   const { manifest } = parsed;
   const chunks: Buffer[] = [];
   for await (const chunk of await store.getBlob(manifest.config)) chunks.push(chunk as Buffer);
-  const config = parseConfig(Buffer.concat(chunks), `config ${manifest.config.digest} of ${input}`);
+  const config = oci.parseConfig(Buffer.concat(chunks), `config ${manifest.config.digest} of ${input}`);
   const c = config.config ?? {};
   return {
     digest: descriptor.digest,
@@ -183,24 +183,24 @@ function inspectCommand(program: Command): void {
     )
     .action(async (text: string, options: { platform?: string }, command: Command) => {
       const wanted = options.platform === undefined ? undefined : parsePlatform(options.platform);
-      const result = await withClient(async (client): Promise<InspectResult> => {
-        const location = await openLocation(text, { client });
+      const result = await withClient(async ({ client, oci }): Promise<InspectResult> => {
+        const location = await oci.openLocation(text, { client });
         const { store } = location;
         const top = await store.getManifest(location.reference);
-        const reference = referenceText(location);
-        const parsed = parseManifest(top.bytes, reference, top.descriptor.mediaType);
+        const reference = referenceText(oci, location);
+        const parsed = oci.parseManifest(top.bytes, reference, top.descriptor.mediaType);
         const base = { reference, digest: top.descriptor.digest, mediaType: parsed.mediaType };
         if (parsed.kind === "image") {
-          return { ...base, kind: "image", annotations: parsed.manifest.annotations ?? {}, image: await inspectImage(store, top.descriptor, top.bytes) };
+          return { ...base, kind: "image", annotations: parsed.manifest.annotations ?? {}, image: await inspectImage(oci, store, top.descriptor, top.bytes) };
         }
         const entries = parsed.index.manifests;
-        const platforms = entries.map((e) => ({ platform: describeEntry(e), digest: e.digest, mediaType: e.mediaType, size: e.size, attestation: isAttestation(e) }));
+        const platforms = entries.map((e) => ({ platform: oci.describeEntry(e), digest: e.digest, mediaType: e.mediaType, size: e.size, attestation: oci.isAttestation(e) }));
         const result: InspectResult = { ...base, kind: "index", annotations: parsed.index.annotations ?? {}, platforms };
         if (wanted !== undefined) {
-          const entry = entries.find((e) => !isAttestation(e) && e.platform !== undefined && platformMatches(wanted, e.platform));
+          const entry = entries.find((e) => !oci.isAttestation(e) && e.platform !== undefined && oci.platformMatches(wanted, e.platform));
           if (!entry) throw new ImagewrightError("not-found", `${reference} has no image for platform ${formatPlatform(wanted)}`, { input: reference, hint: `it has: ${platforms.filter((p) => !p.attestation).map((p) => p.platform).join(", ")}` });
           const child = await store.getManifest(entry.digest);
-          result.image = await inspectImage(store, child.descriptor, child.bytes);
+          result.image = await inspectImage(oci, store, child.descriptor, child.bytes);
         }
         return result;
       });
@@ -288,11 +288,11 @@ ${REFERENCE_FORMS}`,
     )
     .action(async (sourceText: string, destinationText: string, options: { platform: Platform[]; concurrency: number }, command: Command) => {
       const { json } = outputOptions(command);
-      const result = await withClient(async (client) => {
-        const source = await openLocation(sourceText, { client });
-        const destination = await openLocation(destinationText, { client, forWriting: true });
-        if (!json) progress(command, `copying ${referenceText(source)} → ${referenceText(destination)}`);
-        return copy(source.store, source.reference, destination.store, destination.reference, {
+      const result = await withClient(async ({ client, oci }) => {
+        const source = await oci.openLocation(sourceText, { client });
+        const destination = await oci.openLocation(destinationText, { client, forWriting: true });
+        if (!json) progress(command, `copying ${referenceText(oci, source)} → ${referenceText(oci, destination)}`);
+        return oci.copy(source.store, source.reference, destination.store, destination.reference, {
           platforms: options.platform,
           concurrency: options.concurrency,
           ...(json ? {} : { onProgress: copyProgress(command) }),
@@ -326,10 +326,10 @@ Retagging (tag <ref> <new-tag>):
         command.help({ error: true });
         return;
       }
-      const result = await withClient(async (client) => {
-        const location = await openLocation(text, { client });
+      const result = await withClient(async ({ client, oci, registry }) => {
+        const location = await oci.openLocation(text, { client });
         const { store } = location;
-        checkTag(newTag);
+        registry.checkTag(newTag);
         if (location.parsed.transport === "docker-archive") {
           throw new ImagewrightError("usage", "docker archives are written whole; use copy to write one with a new name", { input: `reference "${text}"` });
         }
@@ -347,7 +347,7 @@ Retagging (tag <ref> <new-tag>):
           });
         }
         const descriptor = await store.putManifest(manifest.bytes, manifest.descriptor.mediaType, newTag);
-        return { source: referenceText(location), tag: `${store.name}:${newTag}`, digest: descriptor.digest, ...(previous === undefined || previous === descriptor.digest ? {} : { previous }) };
+        return { source: referenceText(oci, location), tag: `${store.name}:${newTag}`, digest: descriptor.digest, ...(previous === undefined || previous === descriptor.digest ? {} : { previous }) };
       });
       answer(command, result, (r) => `${r.tag} → ${r.digest}${r.previous === undefined ? "" : ` (was ${r.previous})`}`);
     });
