@@ -154,22 +154,18 @@ export async function auditPods(matrix: Matrix, operatorVersion: string, pods: r
       choices.set(key, choice);
     }
     const best = await choice;
-    const deployedDigest = reference.digest ?? entry.runningDigest;
-    const moveTo =
-      best instanceof ImagewrightError || !best.found
-        ? undefined
-        : semver.gt(best.imageVersion, imageVersion) || (semver.eq(best.imageVersion, imageVersion) && deployedDigest !== undefined && deployedDigest !== best.digest) || verdict.state !== "compatible"
-          ? best.reference
-          : undefined;
-    const nothingBetter = best instanceof ImagewrightError ? `; no replacement: ${best.message}` : best.found ? "" : `; no replacement: ${best.reason}`;
-    if (verdict.state !== "compatible") {
-      return { ...judged, status: verdict.state, reason: verdict.reason + (moveTo === undefined ? nothingBetter : ""), ...(moveTo === undefined ? {} : { moveTo }) };
+    if (best instanceof ImagewrightError || !best.found) {
+      const why = best instanceof ImagewrightError ? best.message : best.reason;
+      return { ...judged, status: verdict.state, reason: verdict.state === "compatible" ? verdict.reason : `${verdict.reason}; no replacement: ${why}` };
     }
-    if (moveTo !== undefined && !(best instanceof ImagewrightError) && best.found) {
-      const why = semver.gt(best.imageVersion, imageVersion)
-        ? `image ${best.imageVersion} is newer and ${best.state}`
-        : `tag ${best.tag} now points at ${best.digest}`;
-      return { ...judged, status: "outdated", reason: `${verdict.reason}; ${why}`, moveTo };
+    if (verdict.state !== "compatible") return { ...judged, status: verdict.state, reason: verdict.reason, moveTo: best.reference };
+    // Compatible: outdated when the operator would choose a higher image, or when the tag has moved on from what the pod runs.
+    const deployedDigest = reference.digest ?? entry.runningDigest;
+    if (semver.gt(best.imageVersion, imageVersion)) {
+      return { ...judged, status: "outdated", reason: `${verdict.reason}; image ${best.imageVersion} is newer and ${best.state}`, moveTo: best.reference };
+    }
+    if (best.tag === reference.tag && deployedDigest !== undefined && deployedDigest !== best.digest) {
+      return { ...judged, status: "outdated", reason: `${verdict.reason}; tag ${best.tag} now points at ${best.digest}`, moveTo: best.reference };
     }
     return { ...judged, status: "compatible", reason: verdict.reason };
   }
