@@ -3,6 +3,8 @@
 # fixtures/advisories (no internet: nothing is downloaded but Go modules):
 #   trivy:        <out>/trivy/db/{trivy.db,metadata.json} made by trivy-db (built from
 #                 the module proxy at the version trivy itself depends on)
+#                 and <out>/trivy/java-db (sha1 → Maven coordinates of the jars in
+#                 $IMAGEWRIGHT_CACHE/maven, the Kafka fixture's Maven Central downloads)
 #   osv-scanner:  <out>/osv-scanner/osv-scanner/<Ecosystem>/all.zip (its --local-db-path layout)
 # Skipped when the fixtures and this script have not changed since the last build.
 #
@@ -23,7 +25,8 @@ trivy_db_module=github.com/aquasecurity/trivy-db
 trivy_db_version=v0.0.0-20250929072116-eba1ced2340a
 bin="$IMAGEWRIGHT_CACHE/scanners-db-tools"
 
-key=$( (cat "$0" "$root/test/scan/advisory-db.ts"; find "$fixtures" -type f | LC_ALL=C sort | xargs cat) | sha256sum | cut -c1-16)
+# Rebuilt when the sources change, and daily: a scan refuses a database older than its --max-db-age.
+key=$( (date -u +%F; cat "$0" "$root/test/scan/advisory-db.ts"; find "$fixtures" -type f | LC_ALL=C sort | xargs cat; find "$IMAGEWRIGHT_CACHE/maven" -name '*.jar' 2>/dev/null | LC_ALL=C sort) | sha256sum | cut -c1-16)
 if [ "$(cat "$out/.key" 2>/dev/null)" = "$key" ] && [ -f "$out/trivy/db/trivy.db" ]; then
   printf '%s\n' "$out"
   exit 0
@@ -42,17 +45,21 @@ build_trivy_db() {
 build_trivy_db
 scratch=$(mktemp -d "${out%/}.build.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
-"$node" "$root/test/scan/advisory-db.ts" "$fixtures" "$scratch/input" >&2
+maven="$IMAGEWRIGHT_CACHE/maven"
+"$node" "$root/test/scan/advisory-db.ts" "$fixtures" "$scratch/input" "$maven" >&2
 
 # trivy: debian (tracker), nvd (CVSS), ghsa (Maven) are the sources our fixtures feed.
 mkdir -p "$scratch/db/trivy/db"
-"$bin/trivy-db" build --only-update debian,nvd,ghsa --cache-dir "$scratch/input/vuln-list" \
+"$bin/trivy-db" build --only-update debian --only-update nvd --only-update ghsa --cache-dir "$scratch/input/vuln-list" \
   --output-dir "$scratch/db/trivy/db" --update-interval 24h >"$scratch/trivy-db.log" 2>&1 ||
   { cat "$scratch/trivy-db.log" >&2; exit 1; }
 # What trivy checks before using a DB it may not download: schema version and dates.
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 next=$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)
 printf '{"Version":2,"NextUpdate":"%s","UpdatedAt":"%s","DownloadedAt":"%s"}\n' "$next" "$now" "$now" >"$scratch/db/trivy/db/metadata.json"
+# trivy's Java DB (sha1 → Maven coordinates) indexes the jars stack/kafka-fixture.sh fetched from Maven Central.
+mv "$scratch/input/java-db" "$scratch/db/trivy/java-db"
+printf '{"Version":1,"NextUpdate":"%s","UpdatedAt":"%s","DownloadedAt":"%s"}\n' "$next" "$now" "$now" >"$scratch/db/trivy/java-db/metadata.json"
 
 # osv-scanner: one all.zip of OSV records per ecosystem.
 for ecosystem_dir in "$scratch/input/osv"/*; do
