@@ -174,7 +174,8 @@ describe("the registry stopped and restarted in the middle of a push", () => {
   });
 
   it("rides out a restart during a chunked upload by resuming it", async () => {
-    const client = new RegistryClient({ env: {}, retry: { attempts: 10, baseDelayMs: 50, maxDelayMs: 400 }, chunkSize: 1024 * 1024 });
+    // Patient enough for a registry that takes seconds to come back on a loaded machine.
+    const client = new RegistryClient({ env: {}, retry: { attempts: 15, baseDelayMs: 50, maxDelayMs: 1_000 }, chunkSize: 1024 * 1024 });
     try {
       const repo = client.repository(proxy.host, "restart/resume");
       const layer = randomBlob(4 * 1024 * 1024 + 17);
