@@ -15,6 +15,8 @@ import type { Embedding } from "./source.ts";
 /** The ConfigMap data key (and, mounted, the file name) that holds the matrix. */
 export const MATRIX_DATA_KEY = "matrix.yaml";
 export const DEFAULT_CONFIGMAP_NAME = "imagewright-compat";
+/** Kubernetes' limit on a ConfigMap's data (1 MiB). */
+export const CONFIGMAP_LIMIT_BYTES = 1024 * 1024;
 
 export interface ConfigMapOptions {
   name?: string;
@@ -24,6 +26,15 @@ export interface ConfigMapOptions {
 /** The ConfigMap YAML for a matrix; the data string is the source text, comments and all. */
 export function configMapFor(matrix: Matrix, options: ConfigMapOptions = {}): string {
   const text = matrix.source.text.endsWith("\n") ? matrix.source.text : matrix.source.text + "\n";
+  // The API server refuses larger ConfigMaps; say so here rather than at `kubectl apply`.
+  const size = Buffer.byteLength(text);
+  if (size > CONFIGMAP_LIMIT_BYTES) {
+    throw new ImagewrightError("invalid-input", `the matrix is ${size} bytes; a ConfigMap holds at most ${CONFIGMAP_LIMIT_BYTES}`, {
+      input: `compatibility matrix ${matrix.source.name}`,
+      place: `byte ${CONFIGMAP_LIMIT_BYTES}`,
+      hint: "merge rules with wider ranges, or split products into several matrices",
+    });
+  }
   const data = new Scalar(text);
   data.type = Scalar.BLOCK_LITERAL;
   const document = new Document({

@@ -99,7 +99,10 @@ export function summarizeRule(rule: Rule): RuleSummary {
 
 /** The matrix's verdict on every image of the product version among `tags`, highest image version first. */
 export function candidatesAmong(matrix: Matrix, request: ImageRequest, tags: readonly string[], scheme = schemeOf(matrix)): Candidate[] {
-  const readings = orderTags(scheme, tags, { products: [request.product] }).concrete;
+  // Every template writes the product version verbatim, so tags without its text cannot be its images;
+  // skipping them before parsing keeps a repository of many product versions cheap to read.
+  const mentioning = tags.filter((tag) => tag.includes(request.productVersion));
+  const readings = orderTags(scheme, mentioning, { products: [request.product] }).concrete;
   const candidates: Candidate[] = [];
   for (const reading of readings) {
     const c = reading.coordinates;

@@ -39,6 +39,11 @@ describe("ConfigMap round trip", () => {
     assert.deepEqual(back.rules[0]?.position, { file: "cm.yaml", line: 20, column: 9, embedded: { key: "matrix.yaml", line: 8, column: 5 } });
   });
 
+  it("refuses a matrix larger than a ConfigMap can hold", () => {
+    const big = parseMatrixSource(KAFKA_MATRIX + "# " + "x".repeat(1024 * 1024) + "\n", { name: "big.yaml" });
+    assert.throws(() => configMapFor(big), (error) => isMatrixError(error, "invalid-input") && /a ConfigMap holds at most 1048576/.test(error.message));
+  });
+
   it("survives a matrix without a trailing newline and with odd characters", () => {
     const source = KAFKA_MATRIX.replace("not in the test suite yet", `'needs "quotes", a: colon and # hash'`).trimEnd();
     const m = parseMatrixSource(source, { name: "odd.yaml" });
