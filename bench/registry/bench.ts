@@ -21,6 +21,7 @@ import { writeIndex } from "../../test/oci/images.ts";
 
 const PORTS = [15100, 15199] as const;
 const BIN = fileURLToPath(new URL("../../bin/imagewright.ts", import.meta.url));
+const LIBRARY_COPY = fileURLToPath(new URL("./copy.ts", import.meta.url));
 const RESULTS = fileURLToPath(new URL("../results/", import.meta.url));
 const TOOLS = process.env.IMAGEWRIGHT_TOOLS ?? join(process.env.HOME ?? "/root", ".cache/imagewright/tools");
 
@@ -30,12 +31,14 @@ const LAYER_BYTES = Number(values["layer-mb"]) * 1_000_000;
 const LAYERS = Number(values.layers);
 
 type Scenario = "copy" | "promote" | "pull";
-type Tool = "imagewright" | "crane" | "regctl" | "skopeo";
+type Tool = "imagewright" | "imagewright-lib" | "crane" | "regctl" | "skopeo";
 
 interface Run {
   tool: Tool;
   scenario: Scenario;
   seconds: number;
+  /** user + system CPU seconds: steadier than wall time on a shared machine */
+  cpuSeconds: number;
   uploadedBytes: number;
   peakRssKb: number;
 }
@@ -47,7 +50,7 @@ function tool(name: string): string {
 }
 
 /** Runs a command under /usr/bin/time -v; returns wall seconds and peak RSS. Fails loudly. */
-function measure(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; peakRssKb: number }> {
+function measure(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; cpuSeconds: number; peakRssKb: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn("/usr/bin/time", ["-v", ...argv], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
@@ -57,8 +60,10 @@ function measure(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<{ sec
     child.on("close", (code) => {
       const seconds = (performance.now() - started) / 1000;
       const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1];
-      if (code !== 0 || rss === undefined) reject(new Error(`${argv.join(" ")} exited ${code}:\n${stderr.slice(-3000)}`));
-      else resolve({ seconds, peakRssKb: Number(rss) });
+      const user = /User time \(seconds\): ([\d.]+)/.exec(stderr)?.[1];
+      const system = /System time \(seconds\): ([\d.]+)/.exec(stderr)?.[1];
+      if (code !== 0 || rss === undefined || user === undefined || system === undefined) reject(new Error(`${argv.join(" ")} exited ${code}:\n${stderr.slice(-3000)}`));
+      else resolve({ seconds, cpuSeconds: Number(user) + Number(system), peakRssKb: Number(rss) });
     });
   });
 }
@@ -69,6 +74,8 @@ function commandFor(which: Tool, scenario: Scenario, source: string, destination
   switch (which) {
     case "imagewright":
       return { argv: [process.execPath, BIN, "--quiet", "copy", source, pull ? `oci:${destination}:bench` : destination], env };
+    case "imagewright-lib":
+      return { argv: [process.execPath, LIBRARY_COPY, source, pull ? `oci:${destination}:bench` : destination], env };
     case "crane":
       return { argv: pull ? [tool("crane"), "pull", "--insecure", "--format", "oci", source, destination] : [tool("crane"), "copy", "--insecure", source, destination], env };
     case "regctl":
@@ -114,7 +121,7 @@ async function main(): Promise<void> {
     process.stderr.write(`source: ${source.host}/src/kafka:bench ${generated.descriptor.digest}, ${(totalBytes / 1e6).toFixed(0)} MB of blobs\n`);
 
     const runs: Run[] = [];
-    const tools: Tool[] = ["imagewright", "crane", "regctl", "skopeo"];
+    const tools: Tool[] = ["imagewright", "imagewright-lib", "crane", "regctl", "skopeo"];
     for (let round = 0; round < RUNS; round++) {
       for (const scenario of ["copy", "promote", "pull"] as const) {
         for (const which of tools) {
@@ -146,7 +153,7 @@ async function main(): Promise<void> {
             const measured = await measure(argv, env);
             const uploadedBytes = scenario === "pull" ? 0 : destinationProxy.uploadedBytes() - before;
             runs.push({ tool: which, scenario, ...measured, uploadedBytes });
-            process.stderr.write(`${scenario.padEnd(8)} ${which.padEnd(12)} ${measured.seconds.toFixed(2)} s  ${(uploadedBytes / 1e6).toFixed(1)} MB up  ${(measured.peakRssKb / 1024).toFixed(0)} MiB RSS\n`);
+            process.stderr.write(`${scenario.padEnd(8)} ${which.padEnd(16)} ${measured.seconds.toFixed(2)} s  ${measured.cpuSeconds.toFixed(2)} s CPU  ${(uploadedBytes / 1e6).toFixed(1)} MB up  ${(measured.peakRssKb / 1024).toFixed(0)} MiB RSS\n`);
           } finally {
             await cleanup();
             await rm(home, { recursive: true, force: true });
@@ -166,6 +173,7 @@ async function main(): Promise<void> {
           medianSeconds: median(mine.map((r) => r.seconds)),
           minSeconds: Math.min(...mine.map((r) => r.seconds)),
           maxSeconds: Math.max(...mine.map((r) => r.seconds)),
+          medianCpuSeconds: median(mine.map((r) => r.cpuSeconds)),
           uploadedBytes: median(mine.map((r) => r.uploadedBytes)),
           peakRssMiB: Math.max(...mine.map((r) => r.peakRssKb)) / 1024,
         };
@@ -173,9 +181,9 @@ async function main(): Promise<void> {
     );
     const date = new Date().toISOString().slice(0, 10);
     const lines = [
-      `| scenario | tool | median wall (s) | min–max (s) | uploaded (MB) | peak RSS (MiB) |`,
-      `|---|---|---:|---:|---:|---:|`,
-      ...summary.map((s) => `| ${s.scenario} | ${s.tool} | ${s.medianSeconds.toFixed(2)} | ${s.minSeconds.toFixed(2)}–${s.maxSeconds.toFixed(2)} | ${s.scenario === "pull" ? "–" : (s.uploadedBytes / 1e6).toFixed(1)} | ${s.peakRssMiB.toFixed(0)} |`),
+      `| scenario | tool | median wall (s) | min–max (s) | median CPU (s) | uploaded (MB) | peak RSS (MiB) |`,
+      `|---|---|---:|---:|---:|---:|---:|`,
+      ...summary.map((s) => `| ${s.scenario} | ${s.tool} | ${s.medianSeconds.toFixed(2)} | ${s.minSeconds.toFixed(2)}–${s.maxSeconds.toFixed(2)} | ${s.medianCpuSeconds.toFixed(2)} | ${s.scenario === "pull" ? "–" : (s.uploadedBytes / 1e6).toFixed(1)} | ${s.peakRssMiB.toFixed(0)} |`),
     ];
     await mkdir(RESULTS, { recursive: true });
     await writeFile(join(RESULTS, `registry-${date}.json`), JSON.stringify({ date, image: { digest: generated.descriptor.digest, blobBytes: totalBytes, layersPerPlatform: LAYERS, layerBytes: LAYER_BYTES }, runs, summary }, null, 2) + "\n");

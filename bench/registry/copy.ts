@@ -1,0 +1,16 @@
+// The copy library without the CLI around it: `node bench/registry/copy.ts <src> <dst>`.
+// The benchmark runs it beside the CLI to show how much of a copy is CLI start-up
+// (loading every command module) and how much is the copy itself.
+import { copy, openLocation } from "../../src/oci/index.ts";
+import { RegistryClient } from "../../src/registry/index.ts";
+
+const [sourceText, destinationText] = process.argv.slice(2);
+if (sourceText === undefined || destinationText === undefined) throw new Error("usage: node bench/registry/copy.ts <source> <destination>");
+const client = new RegistryClient();
+try {
+  const source = await openLocation(sourceText, { client });
+  const destination = await openLocation(destinationText, { client, forWriting: true });
+  await copy(source.store, source.reference, destination.store, destination.reference);
+} finally {
+  await client.close();
+}
