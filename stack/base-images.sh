@@ -81,7 +81,9 @@ publish() {
   local digest=""
   if [ -f "$stamp" ] && read -r pushed_ref pushed_sum pushed_digest <"$stamp" &&
     [ "$pushed_ref" = "$ref" ] && [ "$pushed_sum" = "$rootfs_sum" ] &&
-    [ "$("$crane" digest --insecure "$ref" 2>/dev/null)" = "$pushed_digest" ]; then
+    [ "$(curl -fsS --head -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+      "http://$registry/v2/upstream/debian/manifests/$suite" | tr -d '\r' |
+      sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')" = "$pushed_digest" ]; then
     digest=$pushed_digest
   else
     say "pushing $ref"
@@ -100,7 +102,7 @@ publish() {
   fi
 
   # The engine holds the same image (builds with the docker driver and `docker run` find it there).
-  if ! docker image inspect --format '{{join .RepoDigests "\n"}}' "$ref" 2>/dev/null | grep -qx "$registry/upstream/debian@$digest"; then
+  if ! engine_api "/images/$ref/json" 2>/dev/null | grep -qF "\"$registry/upstream/debian@$digest\""; then
     say "loading $ref into the Docker Engine"
     docker pull --quiet "$ref" >/dev/null
   fi

@@ -40,7 +40,10 @@ fi
 
 # The buildx builder that points at it (kept in ~/.docker/buildx; not made the current builder,
 # so `docker buildx` without --builder still uses the engine's).
-if ! docker buildx inspect "$builder" >/dev/null 2>&1; then
+# (buildx keeps each builder as a JSON file; reading it saves a docker CLI start.)
+instance="${DOCKER_CONFIG:-$HOME/.docker}/buildx/instances/$builder"
+if ! grep -qF "$socket" "$instance" 2>/dev/null; then
+  docker buildx rm "$builder" >/dev/null 2>&1 || true
   say "registering buildx builder '$builder'"
   docker buildx create --name "$builder" --driver remote "$socket" >/dev/null
 fi

@@ -44,7 +44,11 @@ installed_version() {
     printf '%s\n' "${recorded#"$module "}"
     return 0
   fi
-  go version -m "$bin/$name" 2>/dev/null | awk -v m="$module" '$1 == "mod" && $2 == m { print $3; exit }'
+  local embedded
+  embedded=$(go version -m "$bin/$name" 2>/dev/null | awk -v m="$module" '$1 == "mod" && $2 == m { print $3; exit }')
+  # Recorded, so the next run reads a file instead of starting go.
+  if [ -n "$embedded" ]; then printf '%s %s\n' "$module" "$embedded" >"$bin/.$name.version"; fi
+  printf '%s\n' "$embedded"
 }
 
 # The module is built inside its own source tree (not `go install pkg@version`):

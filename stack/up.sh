@@ -13,8 +13,10 @@ source "$here/lib.sh"
 
 packages=(docker.io docker-registry skopeo umoci mmdebstrap apache2-utils iptables ca-certificates curl
   openjdk-17-jre-headless maven unzip procps)
+# One dpkg-query for all packages: a dpkg call per package costs seconds on a busy machine.
 missing=()
-for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${packages[@]}" 2>/dev/null || true)
+for p in "${packages[@]}"; do grep -qx "$p installed" <<<"$installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing from Debian: ${missing[*]}"
   as_root apt-get update -qq
@@ -22,7 +24,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Docker Engine: the 20.10 client from docker.io talks to it; any newer client on PATH also does.
-if ! /usr/bin/docker info >/dev/null 2>&1; then
+if ! engine_api /_ping >/dev/null 2>&1; then
   say "starting dockerd"
   mkdir -p "$STACK_STATE"
   as_root sh -c "nohup dockerd >'$STACK_STATE/dockerd.log' 2>&1 &"
@@ -37,4 +39,5 @@ bash "$here/buildkit.sh"
 bash "$here/base-images.sh" bookworm trixie
 bash "$here/kafka-fixture.sh" 3.9.1 4.1.0 >/dev/null
 
-say "stack is up: docker $(/usr/bin/docker version --format '{{.Server.Version}}'), registry 127.0.0.1:$IMAGEWRIGHT_REGISTRY_PORT, buildx builder imagewright"
+engine=$(engine_api /version | sed -n 's/.*"Version":"\([^"]*\)".*/\1/p')
+say "stack is up: docker ${engine:-?}, registry 127.0.0.1:$IMAGEWRIGHT_REGISTRY_PORT, buildx builder imagewright"
