@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { BuildPlan } from "../../src/build/index.ts";
@@ -84,6 +87,24 @@ describe("imagewright plan", () => {
     const result = await runCli(["plan", "--catalog", root, "--all"]);
     assert.equal(result.code, 5);
     assert.match(result.stderr, /dependency cycle: app 1\.0\.0 → base 12 → app 1\.0\.0/);
+  });
+
+  it("plans what changed since a git revision", async (t) => {
+    const root = tempCatalog(t);
+    const git = (...args: string[]): string =>
+      execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false", ...args], { cwd: root, encoding: "utf8" });
+    git("init", "-q");
+    git("add", ".");
+    git("commit", "-q", "-m", "catalog");
+    const unchanged = await runCli(["plan", "--catalog", root, "--changed-since", "HEAD"]);
+    assert.equal(unchanged.code, 0, unchanged.stderr);
+    assert.equal(unchanged.stdout.trim(), "nothing to build for changed since HEAD");
+    writeFileSync(join(root, "images/base/Dockerfile"), "FROM scratch\nLABEL fixed=cve\n");
+    const changed = parseJson<BuildPlan>(await runCli(["plan", "--catalog", root, "--changed-since", "HEAD", "--json"]));
+    assert.deepEqual(changed.targets.map((x) => [x.id, x.reason]), [["base-12", "requested"], ["app-1.0.0", "dependent"]]);
+    const unknown = await runCli(["plan", "--catalog", root, "--changed-since", "v9.9.9"]);
+    assert.equal(unknown.code, 3);
+    assert.match(unknown.stderr, /input: +--changed-since v9\.9\.9/);
   });
 
   it("shows the triggers and examples in --help", async () => {
