@@ -63,14 +63,15 @@ export function readMatrixText(text: string, name: string): Matrix {
   if (syntaxError !== undefined) {
     const { line, col } = lineCounter.linePos(syntaxError.pos[0]);
     throw new ImagewrightError("invalid-input", `not valid YAML: ${syntaxError.message.split("\n")[0] ?? ""}`, {
-      input,
+      // Not yet known to be a ConfigMap rather than a matrix source.
+      input: `ConfigMap or matrix file ${name}`,
       place: `${name}:${line}:${col}`,
     });
   }
   const root = document.contents;
-  const kind: unknown = isMap(root) ? (root.toJSON() as Record<string, unknown>)["kind"] : undefined;
+  const kindNode: unknown = isMap(root) ? root.get("kind", true) : undefined;
+  const kind: unknown = isScalar(kindNode) ? kindNode.value : kindNode;
   if (kind === MATRIX_KIND) return checked(parseMatrixSource(text, { name }));
-  const kindNode = isMap(root) ? (root.get("kind", true) as Scalar | undefined) : undefined;
   const at = (offset: number | undefined): string => {
     const { line, col } = lineCounter.linePos(offset ?? 0);
     return `${name}:${line}:${col}`;
@@ -79,7 +80,7 @@ export function readMatrixText(text: string, name: string): Matrix {
     const what = kind === undefined ? (isMap(root) ? "no kind" : "not a YAML mapping") : `kind ${JSON.stringify(kind)}`;
     throw new ImagewrightError("invalid-input", `not a ConfigMap (${what})`, {
       input,
-      place: at(kindNode?.range?.[0] ?? root?.range?.[0]),
+      place: at((isScalar(kindNode) ? kindNode.range?.[0] : undefined) ?? root?.range?.[0]),
       hint: `expected "kind: ConfigMap" with data.${MATRIX_DATA_KEY}, as \`imagewright compat configmap\` writes`,
     });
   }
