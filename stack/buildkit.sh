@@ -30,8 +30,10 @@ if ! "$bin/buildctl" --addr "$socket" debug workers >/dev/null 2>&1; then
   } >"$dir/buildkitd.toml"
   say "starting buildkitd (builder '$builder', $socket)"
   rm -f "$dir/buildkitd.sock"
-  as_root sh -c 'nohup "$1" --config "$2" --root "$3" --addr "$4" >"$5" 2>&1 & echo $! >"$6"' \
-    buildkitd "$bin/buildkitd" "$dir/buildkitd.toml" "$dir/root" "$socket" "$dir/buildkitd.log" "$dir/pid"
+  # Rootful (runc needs it), but the socket belongs to the caller's group so that
+  # buildctl and buildx need no sudo.
+  as_root sh -c 'nohup "$1" --config "$2" --root "$3" --addr "$4" --group "$7" >"$5" 2>&1 & echo $! >"$6"' \
+    buildkitd "$bin/buildkitd" "$dir/buildkitd.toml" "$dir/root" "$socket" "$dir/buildkitd.log" "$dir/pid" "$(id -g)"
   if ! wait_for "buildkitd" 60 "$bin/buildctl" --addr "$socket" debug workers; then
     tail -n 20 "$dir/buildkitd.log" >&2
     exit 1

@@ -6,7 +6,6 @@ import { createServer } from "node:net";
 export const PORTS = {
   kafkaBrokers: [15310, 15349],
   fixtureHttp: [15350, 15359],
-  buildkit: [15360, 15369],
 } as const satisfies Record<string, readonly [number, number]>;
 
 const claimed = new Set<number>();
