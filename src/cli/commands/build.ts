@@ -102,7 +102,7 @@ export function register(program: Command): void {
     .option("--push", "push every tag to its registry")
     .option("--output <oci:dir>", "write the images into this OCI layout directory, tagged")
     .option("--dry-run", "print the bake file instead of building")
-    .option("--builder <name>", "buildx builder to use (default: buildx's current one)")
+    .option("--builder <name>", "buildx builder to use (default: $IMAGEWRIGHT_BUILDER, else buildx's current one)")
     .option("--build-arg <KEY=value>", "build argument for every target; wins over the catalog's (repeatable)", collect)
     .option("--platform <platforms>", "platforms for every target instead of the catalog's, comma-separated", collect)
     .option("--cache <registry|inline>", "build cache: a <repository>:buildcache image per repository, or inline")
@@ -118,6 +118,7 @@ export function register(program: Command): void {
       const ociLayout = options.output === undefined ? undefined : ociDirectory(options.output);
       const revision = options.revision ?? (await git(catalog.root, ["rev-parse", "HEAD"]));
       const source = options.source ?? (await git(catalog.root, ["remote", "get-url", "origin"]));
+      const builder = options.builder ?? (process.env.IMAGEWRIGHT_BUILDER || undefined);
       const client = new RegistryClient();
       try {
         const summary = await bakeBuild({
@@ -135,7 +136,7 @@ export function register(program: Command): void {
           ...(ociLayout === undefined ? {} : { ociLayout }),
           ...(options.dryRun === true ? { dryRun: true } : {}),
           ...(options.rebuildDependencies === true ? { rebuildDependencies: true } : {}),
-          bake: options.builder === undefined ? {} : { builder: options.builder },
+          bake: builder === undefined ? {} : { builder },
           onProgress: (line) => progress(command, line),
         });
         if (summary.dryRun && !outputOptions(command).json) {
