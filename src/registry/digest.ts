@@ -58,7 +58,8 @@ export class DigestVerifier extends Transform {
   #seen = 0;
 
   constructor(digest: string, size: number, what: string) {
-    super();
+    // Buffers of 1 MiB each way: with the 16 KiB default every 64 KiB socket chunk paused the download.
+    super({ readableHighWaterMark: 1 << 20, writableHighWaterMark: 1 << 20 });
     const { algorithm } = parseDigest(digest);
     this.#digest = digest;
     this.#size = size;
