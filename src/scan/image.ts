@@ -26,12 +26,14 @@ export async function exportImage(reference: string, directory: string, client: 
   const archive = join(directory, "image.tar");
   const destination = await openLocation(`docker-archive:${archive}`, { client, forWriting: true });
   const result = await copy(source.store, source.reference, destination.store, destination.reference, { platforms: [platform] });
-  const stored = await destination.store.getManifest(result.descriptor.digest);
-  const name = referenceName(destination.store, result.descriptor.digest);
+  // The archive is complete once copy commits it; read it back as the scanners will.
+  const written = await openLocation(`docker-archive:${archive}`, { client });
+  const stored = await written.store.getManifest(result.descriptor.digest);
+  const name = referenceName(written.store, result.descriptor.digest);
   const parsed = parseManifest(stored.bytes, name, stored.descriptor.mediaType);
   const layers: ScanTarget["layers"] = [];
   if (parsed.kind === "image") {
-    const configBytes = await readAll(await destination.store.getBlob(parsed.manifest.config));
+    const configBytes = await readAll(await written.store.getBlob(parsed.manifest.config));
     const config = parseConfig(configBytes, name);
     const diffIds = config.rootfs?.diff_ids ?? [];
     parsed.manifest.layers.forEach((layer, i) => layers.push({ digest: layer.digest, diffId: diffIds[i] ?? "" }));

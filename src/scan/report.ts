@@ -30,7 +30,8 @@ export function renderTable(report: ScanReport): string {
       parts.push(`  error:    ${image.error}`, "");
       continue;
     }
-    parts.push(`  found:    ${countsText(image.counts)}`);
+    const ran = image.scanners.filter((s) => s.state === "ok").length;
+    parts.push(ran === 0 ? "  found:    UNKNOWN: no scanner could run" : `  found:    ${countsText(image.counts)}${ran < image.scanners.length ? " (incomplete: not every scanner ran)" : ""}`);
     if (image.findings.length > 0) {
       const rows = table(image.findings, [
         { header: "SEVERITY", value: (f) => f.severity.toUpperCase() + (f.ignored === undefined ? "" : " (ignored)") },
