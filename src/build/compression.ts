@@ -80,8 +80,8 @@ export class ParallelGzip extends Transform {
       await this.#hold(block);
     }
     if (rest.length > 0) {
-      // Copied: the caller may reuse the chunk's memory once we return.
-      this.#pending.push(Buffer.from(rest));
+      // Kept by reference: file streams and tar-stream hand over fresh buffers and never reuse them.
+      this.#pending.push(rest);
       this.#pendingBytes += rest.length;
     }
   }
