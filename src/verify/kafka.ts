@@ -228,7 +228,9 @@ export const kafkaSuite: SuiteDefinition<KafkaSuiteOptions> = {
         needs: ["ready"],
         explain: nodeLogs,
         async run() {
-          const values = await brokerConfig(plain, 1, ["log.retention.hours", "message.max.bytes"]);
+          // The broker's own id, as the cluster reports it (node.id from the image defaults for Kafka).
+          const brokerId = [...(await clusterMetadata(plain)).brokers.keys()][0] ?? 1;
+          const values = await brokerConfig(plain, brokerId, ["log.retention.hours", "message.max.bytes"]);
           const retention = values.get("log.retention.hours");
           const maxBytes = values.get("message.max.bytes");
           if (retention !== ENV_RETENTION_HOURS) {

@@ -108,7 +108,7 @@ async function buildKafka(version: string, catalog: Catalog): Promise<BuiltKafka
   const served = await servePorts(fixture.directory);
   try {
     const tags = new Map<CatalogVersion, string>();
-    const order = dependencyOrder(catalog, [target]).sort((a, b) => b.depth - a.depth);
+    const order = dependencyOrder(catalog, [target]);
     for (const { version: step } of order) {
       const args: Record<string, string> = { ...step.buildArgs, PRODUCT_VERSION: step.productVersion, IMAGE_VERSION: step.imageVersion };
       for (const dependency of step.dependencies) {
