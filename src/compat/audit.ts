@@ -8,7 +8,8 @@ import { z } from "zod";
 import { ImagewrightError, isImagewrightError } from "../errors/index.ts";
 import { parseJsonDocument, parseRegistryReference } from "../oci/index.ts";
 import type { RegistryReference } from "../oci/index.ts";
-import { parseOperatorVersion, readTag } from "../versioning/index.ts";
+import type { ImageStore } from "../oci/index.ts";
+import { parseOperatorVersion, readTag, resolveFloatingTag } from "../versioning/index.ts";
 import { readStdin } from "./configmap.ts";
 import type { Matrix } from "./model.ts";
 import { knowsProduct, resolveImage, schemeOf } from "./resolve.ts";
@@ -97,6 +98,15 @@ export async function auditPods(matrix: Matrix, operatorVersion: string, pods: r
   parseOperatorVersion(operatorVersion);
   const scheme = schemeOf(matrix);
   const choices = new Map<string, Promise<Resolution | Refusal | ImagewrightError>>();
+  const listings = new Map<string, Promise<string[]>>();
+  const tagsOf = (store: ImageStore): Promise<string[]> => {
+    let tags = listings.get(store.name);
+    if (tags === undefined) {
+      tags = store.listTags();
+      listings.set(store.name, tags);
+    }
+    return tags;
+  };
   const entries: AuditEntry[] = [];
   for (const pod of pods) {
     const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
@@ -131,19 +141,32 @@ export async function auditPods(matrix: Matrix, operatorVersion: string, pods: r
     const product = reference.repository.split("/").at(-1) ?? "";
     if (!knowsProduct(matrix, product)) return { ...entry, reason: `the matrix knows no product "${product}"` };
     if (reference.tag === undefined) return { ...entry, product, reason: "the image has no tag to read versions from" };
-    let coordinates;
+    let reading;
     try {
-      coordinates = readTag(scheme, reference.tag, { products: [product] });
+      reading = readTag(scheme, reference.tag, { products: [product] });
     } catch (error) {
       if (!isImagewrightError(error)) throw error;
       return { ...entry, product, reason: `tag does not fit tag scheme ${scheme.name}: ${error.message}` };
     }
-    const { productVersion, imageVersion } = coordinates.coordinates;
-    if (coordinates.kind !== "release" || imageVersion === undefined) {
-      return { ...entry, product, productVersion, reason: `a ${coordinates.kind} tag without an image version to judge` };
+    // A floating tag (2.8.0-stackable0) is judged by the image it stands for now; ADR018's reason to
+    // leave them: nodes that pulled it at another time run other images, so it is never left as is.
+    let floating: string | undefined;
+    if (reading.kind === "floating") {
+      const { store } = storeFor(product, reference);
+      const target = resolveFloatingTag(scheme, reference.tag, await tagsOf(store));
+      if (target === undefined) {
+        return { ...entry, product, productVersion: reading.coordinates.productVersion, reason: `floating tag ${reference.tag} stands for no image in ${store.name}` };
+      }
+      reading = readTag(scheme, target.tag, { products: [product] });
+      floating = `floating tag ${reference.tag} stands for ${target.tag} now; nodes that pulled it earlier may run other images`;
+    }
+    const { productVersion, imageVersion } = reading.coordinates;
+    if (reading.kind !== "release" || imageVersion === undefined) {
+      return { ...entry, product, productVersion, reason: `a ${reading.kind} tag without an image version to judge` };
     }
     const judged = { ...entry, product, productVersion, imageVersion };
-    const verdict = evaluate(matrix, { operatorVersion, product, productVersion, imageVersion });
+    const evaluated = evaluate(matrix, { operatorVersion, product, productVersion, imageVersion });
+    const verdict = floating === undefined ? evaluated : { ...evaluated, reason: `${evaluated.reason}; ${floating}` };
     const key = `${product}\u0000${productVersion}`;
     let choice = choices.get(key);
     if (choice === undefined) {
@@ -159,6 +182,7 @@ export async function auditPods(matrix: Matrix, operatorVersion: string, pods: r
       return { ...judged, status: verdict.state, reason: verdict.state === "compatible" ? verdict.reason : `${verdict.reason}; no replacement: ${why}` };
     }
     if (verdict.state !== "compatible") return { ...judged, status: verdict.state, reason: verdict.reason, moveTo: best.reference };
+    if (floating !== undefined) return { ...judged, status: "outdated", reason: `${verdict.reason}; pin the digest`, moveTo: best.reference };
     // Compatible: outdated when the operator would choose a higher image, or when the tag has moved on from what the pod runs.
     const deployedDigest = reference.digest ?? entry.runningDigest;
     if (semver.gt(best.imageVersion, imageVersion)) {

@@ -12,7 +12,7 @@ import { pushImage, testImage } from "../registry/fixtures.ts";
 import { parseJson, runCli } from "../support/cli.ts";
 import { startRegistry } from "../support/registry.ts";
 import type { TestRegistry } from "../support/registry.ts";
-import { configMapFor, isMatrixError, parseMatrixSource, requireImage, resolveImage } from "./imports.ts";
+import { auditPods, configMapFor, isMatrixError, parseMatrixSource, readPods, requireImage, resolveImage } from "./imports.ts";
 import type { AuditReport, Matrix, Refusal, Resolution } from "./imports.ts";
 import { KAFKA_MATRIX } from "./matrices.ts";
 
@@ -212,5 +212,34 @@ describe("resolution against real registry tags", () => {
     const broken = await runCli(["compat", "audit", "--pods", "-", "--operator", "0.3.1", "--configmap", configMapFile, "--json"], { input: '{"items": [{"metadata": {}}]}' });
     assert.equal(broken.code, 3);
     assert.equal(parseJson<{ error: { place: string } }>(broken).error.place, "$.items[0].metadata.name");
+  });
+  it("sees through a floating tag (the form ADR018 replaced) to the image it stands for now", async () => {
+    const legacy = client.repository(registry.host, "legacy/kafka");
+    const pushed = new Map<string, string>();
+    for (const version of ["0.1.1", "0.2.0", "0.2.1"]) {
+      const image = testImage([100]);
+      pushed.set(version, (await pushImage(legacy, image, `3.7.0-stackable${version}`)).digest);
+      // The floating major tag follows the newest image of its major version, as the old release process did.
+      await pushImage(legacy, image, "3.7.0-stackable0");
+    }
+    const legacyMatrix = parseMatrixSource(
+      KAFKA_MATRIX.replace("tagScheme: stackable", `tagScheme: stackable-legacy\nproducts:\n  kafka:\n    repository: legacy/kafka`).replace("registry: 127.0.0.1:5000", `registry: ${registry.host}`),
+      { name: "legacy.yaml" },
+    );
+    const pods = readPods(
+      JSON.stringify({ kind: "Pod", metadata: { name: "broker-0" }, spec: { containers: [{ name: "kafka", image: `${registry.host}/legacy/kafka:3.7.0-stackable0` }] } }),
+      "pod.json",
+    );
+    const storeFor = (): { store: RegistryRepository } => ({ store: legacy });
+
+    const current = await auditPods(legacyMatrix, "0.3.1", pods, storeFor);
+    assert.equal(current.entries[0]?.status, "outdated");
+    assert.equal(current.entries[0]?.imageVersion, "0.2.1");
+    assert.equal(current.entries[0]?.moveTo, `${registry.host}/legacy/kafka:3.7.0-stackable0.2.1@${pushed.get("0.2.1")}`);
+    assert.match(current.entries[0]?.reason ?? "", /floating tag 3\.7\.0-stackable0 stands for 3\.7\.0-stackable0\.2\.1 now.*pin the digest/);
+
+    const old = await auditPods(legacyMatrix, "0.2.5", pods, storeFor);
+    assert.equal(old.entries[0]?.status, "incompatible");
+    assert.equal(old.entries[0]?.moveTo, `${registry.host}/legacy/kafka:3.7.0-stackable0.1.1@${pushed.get("0.1.1")}`);
   });
 });
