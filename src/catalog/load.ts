@@ -89,6 +89,8 @@ class CatalogLoader {
     const images: CatalogImage[] = [];
     if (imagesFolder !== undefined) {
       for (const name of readdirSync(imagesFolder).sort()) {
+        // Hidden folders (.git, editor caches) are not images.
+        if (name.startsWith(".")) continue;
         const directory = join(imagesFolder, name);
         if (!statSync(directory).isDirectory()) continue;
         const image = this.image(source, settings, scheme, name, directory);
@@ -187,7 +189,7 @@ class CatalogLoader {
     const source = YamlSource.read(file);
     if (!IMAGE_NAME.test(name)) {
       this.problems.push(
-        source.problem([], `image folder name "${name}" is not a valid image name (lowercase letters, digits and . _ - between them)`),
+        source.problem([], `image folder name "${name}" is not a valid image name (lowercase letters and digits, single . _ or - between them)`),
       );
     }
     const data = this.validate(source, imageFileSchema);

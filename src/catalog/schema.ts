@@ -3,8 +3,11 @@
 
 import { z } from "zod";
 
-/** OCI repository path component: what an image name may be (distribution spec grammar). */
-export const IMAGE_NAME = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
+/**
+ * An image name: one OCI repository path component, and (being the product in git tags
+ * such as kafka3.7.0_stackable0.1.0) the tag schemes' product-name grammar.
+ */
+export const IMAGE_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 /** A registry host with an optional port, as it appears at the start of a reference. */
 const REGISTRY = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?$/;
 /** One or more repository path components separated by `/`. */

@@ -181,6 +181,11 @@ const CASES: Array<{ name: string; files: Record<string, string | null>; expecte
     expected: { file: ROOT, line: 1, column: 1, message: /image folder .*images\/app has no image\.yaml/ },
   },
   {
+    name: "an image folder name that is no image name",
+    files: { "images/Kafka/image.yaml": 'kind: base\nversions:\n  - productVersion: "1"\n    imageVersion: 0.1.0\n', "images/Kafka/Dockerfile": "FROM scratch\n" },
+    expected: { file: "images/Kafka/image.yaml", line: 1, column: 1, message: /image folder name "Kafka" is not a valid image name/ },
+  },
+  {
     name: "an unknown placeholder in the artifact URL",
     files: { [APP]: version("", "artifact:\n  url: https://example.org/{version}.tgz\n") },
     expected: { file: APP, line: 3, column: 8, path: "artifact.url", message: /unknown placeholder \{version\}/ },

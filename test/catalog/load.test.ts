@@ -94,6 +94,11 @@ describe("loading catalogs", () => {
     assert.equal(catalog.byName.get("app")!.versions[0]!.dockerfile, join(root, "images/app/Dockerfile.link"));
   });
 
+  it("ignores hidden folders under images/", (t) => {
+    const catalog = loadCatalog(tempCatalog(t, { "images/.cache/notes.txt": "editor state\n" }));
+    assert.deepEqual(catalog.images.map((i) => i.name), ["app", "base"]);
+  });
+
   it("says there is no catalog when the folder has no imagewright.yaml", (t) => {
     const root = tempCatalog(t, { "imagewright.yaml": null });
     assert.throws(
