@@ -25,6 +25,11 @@ trivy_db_module=github.com/aquasecurity/trivy-db
 trivy_db_version=v0.0.0-20250929072116-eba1ced2340a
 bin="$IMAGEWRIGHT_CACHE/scanners-db-tools"
 
+# Test files run in parallel and may all ask for the databases at once.
+mkdir -p "$(dirname "$out")"
+exec 9>"$out.lock"
+flock 9
+
 # Rebuilt when the sources change, and daily: a scan refuses a database older than its --max-db-age.
 key=$( (date -u +%F; cat "$0" "$root/test/scan/advisory-db.ts"; find "$fixtures" -type f | LC_ALL=C sort | xargs cat; find "$IMAGEWRIGHT_CACHE/maven" -name '*.jar' 2>/dev/null | LC_ALL=C sort) | sha256sum | cut -c1-16)
 if [ "$(cat "$out/.key" 2>/dev/null)" = "$key" ] && [ -f "$out/trivy/db/trivy.db" ]; then
@@ -70,7 +75,6 @@ done
 
 printf '%s\n' "$key" >"$scratch/db/.key"
 rm -rf "$out"
-mkdir -p "$(dirname "$out")"
 mv "$scratch/db" "$out"
 say "scanner databases in $out"
 printf '%s\n' "$out"
