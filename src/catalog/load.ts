@@ -70,6 +70,8 @@ export function loadCatalog(location: string): Catalog {
 
 class CatalogLoader {
   private readonly problems: CatalogProblem[] = [];
+  /** Where each dependency is declared, to point at it when it names nothing in the catalog. */
+  private readonly declarations = new Map<Dependency, { source: YamlSource; path: PathSegment[] }>();
   private readonly confinement = new FolderConfinement();
   private readonly root: string;
   private readonly file: string;
@@ -272,11 +274,13 @@ class CatalogLoader {
     for (const [dependencyImage, dependencyVersion] of Object.entries(entry.dependencies ?? {})) {
       const declared = at("dependencies", dependencyImage);
       // Places are worked out only when an error needs them: that needs the syntax tree.
-      dependencies.push({
+      const dependency: Dependency = {
         image: dependencyImage,
         productVersion: dependencyVersion,
         place: () => source.place(declared, "key"),
-      });
+      };
+      dependencies.push(dependency);
+      this.declarations.set(dependency, { source, path: declared });
     }
 
     const artifactTemplate = entry.artifact ?? data.artifact;
@@ -375,8 +379,8 @@ class CatalogLoader {
         for (const dependency of version.dependencies) {
           const target = catalog.byName.get(dependency.image);
           const problem = (message: string): CatalogProblem => {
-            const [file = "", line = "0", column = "0"] = splitPlace((dependency.place ?? version.place)());
-            return { file, line: Number(line), column: Number(column), path: `dependencies.${dependency.image}`, message };
+            const declared = this.declarations.get(dependency)!;
+            return declared.source.problem(declared.path, message, "key");
           };
           if (target === undefined) {
             const known = catalog.images.map((i) => i.name).join(", ");
@@ -402,11 +406,6 @@ class CatalogLoader {
       }
     }
   }
-}
-
-function splitPlace(place: string): string[] {
-  const match = /^(.*):(\d+):(\d+)$/.exec(place);
-  return match === null ? [place] : [match[1]!, match[2]!, match[3]!];
 }
 
 function support(value: ImageFile["versions"][number]["support"]): Support {

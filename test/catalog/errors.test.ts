@@ -143,7 +143,7 @@ const CASES: Array<{ name: string; files: Record<string, string | null>; expecte
   {
     name: "a dependency on an unknown image",
     files: { [APP]: "kind: product\nversions:\n  - productVersion: 1.0.0\n    imageVersion: 0.1.0\n    dependencies:\n      bsae: \"12\"\n" },
-    expected: { file: APP, line: 6, column: 7, message: /app 1\.0\.0 depends on unknown image "bsae" \(the catalog has: app, base\)/ },
+    expected: { file: APP, line: 6, column: 7, path: "versions[0].dependencies.bsae", message: /app 1\.0\.0 depends on unknown image "bsae" \(the catalog has: app, base\)/ },
   },
   {
     name: "a dependency on an unknown version",
