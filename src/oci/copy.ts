@@ -129,8 +129,18 @@ function* walk(node: ManifestNode): Generator<ManifestNode> {
  * Copies `sourceReference` in `source` to `destinationReference` in
  * `destination` ("" for a layout's or archive's unnamed image, a digest to
  * write without a tag). See docs/oci.md for platform selection and attestations.
+ * On failure the destination drops what it batched (a docker archive's staging).
  */
 export async function copy(source: ImageStore, sourceReference: string, destination: ImageStore, destinationReference: string, options: CopyOptions = {}): Promise<CopyResult> {
+  try {
+    return await transfer(source, sourceReference, destination, destinationReference, options);
+  } catch (error) {
+    await destination.abort?.();
+    throw error;
+  }
+}
+
+async function transfer(source: ImageStore, sourceReference: string, destination: ImageStore, destinationReference: string, options: CopyOptions): Promise<CopyResult> {
   const limit = Math.max(1, options.concurrency ?? 4);
   const emit = options.onProgress ?? (() => undefined);
   const notes: string[] = [];
@@ -170,6 +180,13 @@ export async function copy(source: ImageStore, sourceReference: string, destinat
     note(`--platform ignored: ${sourceName} is a single image, not an index`);
   }
 
+  if (isDigest(destinationReference) && destinationReference !== root.descriptor.digest) {
+    throw new ImagewrightError("conflict", `the copy would write ${root.descriptor.digest}, not the ${destinationReference} the destination reference names`, {
+      input: referenceName(destination, destinationReference),
+      hint: "name the destination by tag, or by the digest the copy produces",
+    });
+  }
+
   // Blobs, deduplicated across the images of an index.
   const blobs = new Map<string, Descriptor>();
   const manifests = [...walk(root)];
@@ -181,63 +198,58 @@ export async function copy(source: ImageStore, sourceReference: string, destinat
   let bytesCopied = 0;
   let bytesSkipped = 0;
   let bytesMounted = 0;
-  try {
-    await inParallel([...blobs.values()], limit, async (blob) => {
-      emit({ type: "blob-start", descriptor: blob });
-      let outcome: BlobOutcome;
-      if (await destination.hasBlob(blob)) {
-        outcome = "skipped";
-        bytesSkipped += blob.size;
-      } else if (destination.mountBlob !== undefined && (await destination.mountBlob(blob, source))) {
-        outcome = "mounted";
-        bytesMounted += blob.size;
-      } else {
-        const counter = new ByteCounter((bytes) => emit({ type: "blob-progress", descriptor: blob, bytes }));
-        const content = await source.getBlob(blob);
-        content.on("error", (error) => counter.destroy(error));
+  await inParallel([...blobs.values()], limit, async (blob) => {
+    emit({ type: "blob-start", descriptor: blob });
+    let outcome: BlobOutcome;
+    if (await destination.hasBlob(blob)) {
+      outcome = "skipped";
+      bytesSkipped += blob.size;
+    } else if (destination.mountBlob !== undefined && (await destination.mountBlob(blob, source))) {
+      outcome = "mounted";
+      bytesMounted += blob.size;
+    } else {
+      const counter = new ByteCounter((bytes) => emit({ type: "blob-progress", descriptor: blob, bytes }));
+      const content = await source.getBlob(blob);
+      content.on("error", (error) => counter.destroy(error));
+      try {
         await destination.putBlob(blob, content.pipe(counter));
-        outcome = "copied";
-        bytesCopied += blob.size;
+      } catch (error) {
+        // A destination that gave up must not leave the source's connection or file open.
+        content.destroy();
+        throw error;
       }
-      outcomes.push({ descriptor: blob, outcome });
-      emit({ type: "blob-done", descriptor: blob, outcome });
-    });
+      outcome = "copied";
+      bytesCopied += blob.size;
+    }
+    outcomes.push({ descriptor: blob, outcome });
+    emit({ type: "blob-done", descriptor: blob, outcome });
+  });
 
-    // Children before their index; the top-level manifest and its tag last.
-    const written: Descriptor[] = [];
-    for (const node of manifests.slice(0, -1)) {
-      written.push(await destination.putManifest(node.bytes, node.descriptor.mediaType));
-      emit({ type: "manifest", descriptor: node.descriptor });
-    }
-    const tag = isDigest(destinationReference) ? undefined : destinationReference;
-    const descriptor = await destination.putManifest(root.bytes, root.descriptor.mediaType, tag);
-    if (descriptor.digest !== root.descriptor.digest) {
-      throw new ImagewrightError("failed", `${destination.name} stored the manifest as ${descriptor.digest}, expected ${root.descriptor.digest}`, { input: destination.name });
-    }
-    if (tag === undefined && destinationReference !== descriptor.digest) {
-      throw new ImagewrightError("conflict", `the copied manifest is ${descriptor.digest}, not the ${destinationReference} the destination reference names`, {
-        input: destinationReference,
-        hint: "name the destination by tag, or by the digest the copy produces",
-      });
-    }
-    written.push(descriptor);
-    emit({ type: "manifest", descriptor, ...(tag === undefined || tag === "" ? {} : { tag }) });
-    await destination.commit?.();
-    return {
-      source: sourceName,
-      destination: referenceName(destination, destinationReference),
-      sourceDescriptor,
-      descriptor: root.descriptor,
-      digestChanged: root.descriptor.digest !== sourceDescriptor.digest,
-      notes,
-      manifests: written,
-      blobs: outcomes,
-      bytesCopied,
-      bytesSkipped,
-      bytesMounted,
-    };
-  } catch (error) {
-    await destination.abort?.();
-    throw error;
+  // Children before their index; the top-level manifest and its tag last.
+  const written: Descriptor[] = [];
+  for (const node of manifests.slice(0, -1)) {
+    written.push(await destination.putManifest(node.bytes, node.descriptor.mediaType));
+    emit({ type: "manifest", descriptor: node.descriptor });
   }
+  const tag = isDigest(destinationReference) ? undefined : destinationReference;
+  const descriptor = await destination.putManifest(root.bytes, root.descriptor.mediaType, tag);
+  if (descriptor.digest !== root.descriptor.digest) {
+    throw new ImagewrightError("failed", `${destination.name} stored the manifest as ${descriptor.digest}, expected ${root.descriptor.digest}`, { input: destination.name });
+  }
+  written.push(descriptor);
+  emit({ type: "manifest", descriptor, ...(tag === undefined || tag === "" ? {} : { tag }) });
+  await destination.commit?.();
+  return {
+    source: sourceName,
+    destination: referenceName(destination, destinationReference),
+    sourceDescriptor,
+    descriptor: root.descriptor,
+    digestChanged: root.descriptor.digest !== sourceDescriptor.digest,
+    notes,
+    manifests: written,
+    blobs: outcomes,
+    bytesCopied,
+    bytesSkipped,
+    bytesMounted,
+  };
 }

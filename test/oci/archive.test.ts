@@ -109,6 +109,7 @@ describe("docker archives with the real Docker Engine", () => {
     const file = join(dir, "multi.tar");
     await assert.rejects(copy(layout, "multi", await DockerArchive.create(file), `${name}:multi`), refused("usage", undefined, /single-platform images .* 2 platforms/));
     await assert.rejects(access(file));
+    assert.deepEqual((await readdir(dir)).filter((f) => f.includes("imagewright-")), []);
     const arm = index.images.find((i) => i.platform.architecture === "arm64")!;
     const result = await copy(layout, "multi", await DockerArchive.create(file), `${name}:arm`, { platforms: [{ os: "linux", architecture: "arm64" }] });
     assert.equal(result.descriptor.digest, arm.descriptor.digest);

@@ -136,7 +136,11 @@ describe("copy between registries, layouts and archives", () => {
 
   it("refuses a destination digest that is not what the copy produces", async () => {
     const wrong = `sha256:${"0".repeat(64)}`;
-    await assert.rejects(copy(source, "3.7.0-rc1", client.repository(b.host, "digest/kafka"), wrong), (e: unknown) => e instanceof ImagewrightError && e.kind === "conflict");
+    const target = client.repository(proxyB.host, "digest/kafka");
+    const start = proxyB.records.length;
+    await assert.rejects(copy(source, "3.7.0-rc1", target, wrong), (e: unknown) => e instanceof ImagewrightError && e.kind === "conflict");
+    // Refused before anything was written.
+    assert.deepEqual(proxyB.records.slice(start).filter((r) => r.method !== "GET" && r.method !== "HEAD"), []);
     const right = await copy(source, "3.7.0-rc1", client.repository(b.host, "digest/kafka"), generated.descriptor.digest);
     assert.equal(right.descriptor.digest, generated.descriptor.digest);
   });
