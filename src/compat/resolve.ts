@@ -195,18 +195,23 @@ export async function resolveImage(matrix: Matrix, request: ImageRequest, option
   if (!selection.found) return { found: false, reason: selection.reason, ...answer };
   const { candidate } = selection;
   const descriptor = await options.store.resolve(candidate.tag);
+  // The answer first, then what it was chosen from: people and `jq` read JSON top down.
   return {
     found: true,
-    ...answer,
     reference: `${repository}:${candidate.tag}@${descriptor.digest}`,
-    repository,
-    tag: candidate.tag,
-    digest: descriptor.digest,
-    imageVersion: candidate.imageVersion,
     state: candidate.state === "compatible" ? "compatible" : "unsupported",
     reason: candidate.reason,
     ...(candidate.rule === undefined ? {} : { rule: candidate.rule }),
     warnings: selection.warnings,
+    operatorVersion: answer.operatorVersion,
+    product: answer.product,
+    productVersion: answer.productVersion,
+    imageVersion: candidate.imageVersion,
+    repository,
+    tag: candidate.tag,
+    digest: descriptor.digest,
+    matrixDigest: answer.matrixDigest,
+    candidates: answer.candidates,
   };
 }
 
