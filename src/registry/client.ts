@@ -161,6 +161,8 @@ export class RegistryClient {
           method: request.method,
           headers,
           body: request.body === undefined ? null : request.body,
+          // Larger response buffers mean fewer socket pauses on big blobs (undici's default is 64 KiB).
+          highWaterMark: 1 << 20,
         });
       } catch (error) {
         if (request.retry && isRetryableError(error) && attempt < this.retry.attempts) {

@@ -3,7 +3,7 @@
 // cross-repository mounts, tags, deletion and referrers.
 
 import { createHash } from "node:crypto";
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ImagewrightError, isImagewrightError } from "../errors/index.ts";
 import { MANIFEST_MEDIA_TYPES, MediaTypes, type Descriptor, type ImageStore, type StoredManifest } from "../oci/model.ts";
@@ -11,7 +11,7 @@ import { discard, header, readBytes, type RegistryClient, type RegistryResponse 
 import { DigestVerifier, digestOf, parseDigest } from "./digest.ts";
 import { jsonErrorPlace } from "./json.ts";
 import { parseManifestReference } from "./names.ts";
-import { backoffMs } from "./retry.ts";
+import { backoffMs, isRetryableError } from "./retry.ts";
 
 const ACCEPT_MANIFESTS = MANIFEST_MEDIA_TYPES.join(", ");
 
@@ -149,31 +149,82 @@ export class RegistryRepository implements ImageStore {
     throw await this.client.failure(response, what);
   }
 
+  /**
+   * Blob content as a stream that errors at its end unless size and digest
+   * match. A download that breaks off is resumed with `Range: bytes=<offset>-`
+   * (bounded by the retry policy), so a dropped connection late in a large
+   * layer costs only the rest of it.
+   */
   async getBlob(descriptor: Descriptor): Promise<Readable> {
     parseDigest(descriptor.digest);
     const what = `blob ${this.name}@${descriptor.digest}`;
-    const response = await this.client.send({ method: "GET", url: this.#url(`blobs/${descriptor.digest}`), scopes: this.#pull, what, retry: true, followRedirects: true });
-    if (response.status !== 200) throw await this.client.failure(response, what);
+    const response = await this.#blobResponse(descriptor, what, 0);
     const verifier = new DigestVerifier(descriptor.digest, descriptor.size, what);
-    const body = response.body;
-    body.on("error", (error: unknown) => {
-      verifier.destroy(
-        isImagewrightError(error)
-          ? error
-          : new ImagewrightError("unavailable", `${what}: the download from ${this.host} broke off after ${verifier.bytes} of ${descriptor.size} bytes: ${(error as Error).message}`, {
-              input: what,
-              place: `byte ${verifier.bytes}`,
-              hint: "run the command again",
-              cause: error,
-            }),
-      );
+    void this.#pump(response.body, verifier, descriptor, what);
+    return verifier;
+  }
+
+  async #blobResponse(descriptor: Descriptor, what: string, offset: number): Promise<RegistryResponse> {
+    const response = await this.client.send({
+      method: "GET",
+      url: this.#url(`blobs/${descriptor.digest}`),
+      ...(offset > 0 ? { headers: { range: `bytes=${offset}-` } } : {}),
+      scopes: this.#pull,
+      what,
+      retry: true,
+      followRedirects: true,
     });
+    if (offset === 0 && response.status === 200) return response;
+    if (offset > 0 && response.status === 206 && (header(response.headers, "content-range") ?? "").startsWith(`bytes ${offset}-`)) return response;
+    if (offset > 0 && (response.status === 200 || response.status === 206)) {
+      discard(response.body);
+      throw new ImagewrightError("unavailable", `${what}: the download broke off after ${offset} bytes and ${this.host} cannot resume it (no range support)`, {
+        input: what,
+        place: `byte ${offset}`,
+        hint: "run the command again",
+      });
+    }
+    throw await this.client.failure(response, what);
+  }
+
+  /** Feeds the verifier from the registry, resuming after dropped connections; every failure ends up on the verifier. */
+  async #pump(first: RegistryResponse["body"], verifier: DigestVerifier, descriptor: Descriptor, what: string): Promise<void> {
+    let body = first;
+    let offset = 0;
+    let resumes = 0;
     // A consumer that stops reading early closes the connection instead of leaving it half-read.
-    verifier.on("close", () => {
+    verifier.once("close", () => {
       if (!body.destroyed) discard(body);
     });
-    body.pipe(verifier);
-    return verifier;
+    try {
+      for (;;) {
+        try {
+          for await (const chunk of body as AsyncIterable<Buffer>) {
+            if (verifier.destroyed) return;
+            offset += chunk.length;
+            if (!verifier.write(chunk)) await drained(verifier);
+          }
+          if (!verifier.destroyed) verifier.end();
+          return;
+        } catch (error) {
+          if (verifier.destroyed) return;
+          const broke = new ImagewrightError(
+            "unavailable",
+            `${what}: the download from ${this.host} broke off after ${offset} of ${descriptor.size} bytes: ${(error as Error).message}`,
+            { input: what, place: `byte ${offset}`, hint: "run the command again", cause: error },
+          );
+          if (isImagewrightError(error) || !isRetryableError(error) || ++resumes >= this.client.retry.attempts) {
+            verifier.destroy(isImagewrightError(error) ? error : broke);
+            return;
+          }
+          await sleep(backoffMs(this.client.retry, resumes));
+          if (verifier.destroyed) return;
+          body = (await this.#blobResponse(descriptor, what, offset)).body;
+        }
+      }
+    } catch (error) {
+      if (!verifier.destroyed) verifier.destroy(error as Error);
+    }
   }
 
   /**
@@ -467,6 +518,19 @@ export class RegistryRepository implements ImageStore {
       // Abandoned sessions are purged by the registry; failing to cancel one changes nothing for the caller.
     }
   }
+}
+
+/** Resolves when `stream` can take more, or is gone. */
+function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off("drain", done);
+      stream.off("close", done);
+      resolve();
+    };
+    stream.on("drain", done);
+    stream.on("close", done);
+  });
 }
 
 /** The tag-schema fallback tag for a subject: `sha256-<hex>`. */

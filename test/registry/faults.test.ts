@@ -99,16 +99,29 @@ describe("faults between the client and a real registry", () => {
     assert.equal(proxy.records.at(-1)!.fault, "corrupt");
   });
 
-  it("catches a blob cut short by a dropped connection", async () => {
+  it("resumes a download cut off by a dropped connection with a Range request", async () => {
     const repo = client.repository(proxy.host, "faults/corrupt");
     const layer = randomBlob(256 * 1024);
     await repo.putBlob(layer.descriptor, pieces(layer.bytes));
     proxy.rules = [{ match: (r) => r.method === "GET" && r.path.includes(layer.descriptor.digest), times: 1, cutAfter: 100_000 }];
-    const stream = await repo.getBlob(layer.descriptor);
-    await assert.rejects(readAll(stream), isError("unavailable", /download from 127\.0\.0\.1:\d+ broke off after \d+ of 262144 bytes/));
-    assert.equal(proxy.records.at(-1)!.fault, "cut");
-    proxy.rules = [];
+    const start = proxy.records.length;
     assert.deepEqual(await readAll(await repo.getBlob(layer.descriptor)), layer.bytes);
+    const gets = proxy.records.slice(start);
+    assert.deepEqual(gets.map((r) => [r.status, r.fault ?? "", r.responseBytes]), [
+      [200, "cut", 100_000],
+      [206, "", 256 * 1024 - 100_000],
+    ]);
+    proxy.rules = [];
+  });
+
+  it("gives up on a download that keeps breaking off, naming where", async () => {
+    const repo = client.repository(proxy.host, "faults/corrupt");
+    const layer = randomBlob(256 * 1024);
+    await repo.putBlob(layer.descriptor, pieces(layer.bytes));
+    proxy.rules = [{ match: (r) => r.method === "GET" && r.path.includes(layer.descriptor.digest), cutAfter: 10_000 }];
+    const stream = await repo.getBlob(layer.descriptor);
+    await assert.rejects(readAll(stream), isError("unavailable", /download from 127\.0\.0\.1:\d+ broke off after 40000 of 262144 bytes/));
+    proxy.rules = [];
   });
 
   it("catches a manifest whose bytes were corrupted in transit", async () => {

@@ -44,6 +44,19 @@ describe("registry client against a real registry", () => {
     assert.equal(await repo.hasBlob(randomBlob(10).descriptor), false);
   });
 
+  it("closes a download the reader abandons, and the client goes on working", async () => {
+    const repo = client.repository(registry.host, "org/abandoned");
+    const layer = randomBlob(8 * 1024 * 1024);
+    await repo.putBlob(layer.descriptor, pieces(layer.bytes));
+    for (let i = 0; i < 20; i++) {
+      const stream = await repo.getBlob(layer.descriptor);
+      const first = await new Promise<Buffer>((resolve) => stream.once("data", resolve));
+      assert.ok(first.length > 0);
+      stream.destroy();
+    }
+    assert.deepEqual(await readAll(await repo.getBlob(layer.descriptor)), layer.bytes);
+  });
+
   it("uploads small blobs in one PUT and large ones in PATCH chunks", async () => {
     const repo = client.repository(proxy.host, "org/chunks");
     const small = randomBlob(300 * 1024);
