@@ -189,6 +189,23 @@ describe("token auth on a real registry with a JWT issuer", () => {
     }
   });
 
+  it("pushes many blobs in parallel through one client, and lists the catalog with its own scope", async () => {
+    const client = new RegistryClient({ env: envFor(registry.host, "builder", password), chunkSize: 256 * 1024 });
+    try {
+      const repo = client.repository(registry.host, "org/parallel-push");
+      const image = testImage(Array.from({ length: 12 }, (_, i) => 50_000 + i * 40_000));
+      await Promise.all([image.config, ...image.layers].map((b) => repo.putBlob(b.descriptor, pieces(b.bytes))));
+      await repo.putManifest(image.manifest, "application/vnd.oci.image.manifest.v1+json", "1.0.0");
+      const pulled = await Promise.all(image.layers.map(async (l) => readAll(await repo.getBlob(l.descriptor))));
+      pulled.forEach((bytes, i) => assert.deepEqual(bytes, image.layers[i]!.bytes));
+      const names = await client.catalog(registry.host);
+      assert.ok(names.includes("org/parallel-push") && names.includes("org/token"), names.join(","));
+      assert.ok(registry.tokenRequests.some((r) => r.scopes.includes("registry:catalog:*")));
+    } finally {
+      await client.close();
+    }
+  });
+
   it("asks for the source repository's pull scope when mounting, and mounts without uploading", async () => {
     const client = new RegistryClient({ env: envFor(proxy.host, "builder", password) });
     try {
