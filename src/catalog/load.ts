@@ -17,7 +17,7 @@ import { dependencyOrder } from "./graph.ts";
 import { FolderConfinement } from "./paths.ts";
 import { catalogFileSchema, IMAGE_NAME, imageFileSchema, KNOWN_KEYS } from "./schema.ts";
 import type { CatalogFile, ImageFile } from "./schema.ts";
-import { displayPath, YamlSource } from "./source.ts";
+import { displayPath, formatPath, YamlSource } from "./source.ts";
 import type { CatalogProblem, PathSegment } from "./source.ts";
 import type { Artifact, Catalog, CatalogImage, CatalogVersion, Dependency, Support } from "./model.ts";
 
@@ -72,6 +72,7 @@ class CatalogLoader {
   private readonly problems: CatalogProblem[] = [];
   /** Where each dependency is declared, to point at it when it names nothing in the catalog. */
   private readonly declarations = new Map<Dependency, { source: YamlSource; path: PathSegment[] }>();
+  private readonly checkedTemplates = new Map<string, boolean>();
   private readonly confinement = new FolderConfinement();
   private readonly root: string;
   private readonly file: string;
@@ -347,7 +348,22 @@ class CatalogLoader {
     return checksumUrl === undefined ? { url } : { url, checksumUrl };
   }
 
-  private urlTemplate(source: YamlSource, path: PathSegment[], template: string, values: Record<string, string>): string | undefined {
+  /**
+   * Fills in a URL template. A template is checked once, with the first version's values:
+   * product and image versions only hold letters, digits, `.`, `-` and `+`, which keep a
+   * valid URL valid, and a bad template is reported once, not once per version.
+   */
+  private urlTemplate(source: YamlSource, path: PathSegment[], template: string, values: Record<"productVersion" | "imageVersion", string>): string | undefined {
+    const key = `${source.file}\u0000${formatPath(path)}\u0000${template}`;
+    let valid = this.checkedTemplates.get(key);
+    if (valid === undefined) {
+      valid = this.checkUrlTemplate(source, path, template, values);
+      this.checkedTemplates.set(key, valid);
+    }
+    return valid ? template.replaceAll("{productVersion}", values.productVersion).replaceAll("{imageVersion}", values.imageVersion) : undefined;
+  }
+
+  private checkUrlTemplate(source: YamlSource, path: PathSegment[], template: string, values: Record<string, string>): boolean {
     let unknown: string | undefined;
     const url = template.replace(/\{([^}]*)\}/g, (whole, name: string) => {
       const value = values[name];
@@ -356,20 +372,20 @@ class CatalogLoader {
     });
     if (unknown !== undefined) {
       this.problems.push(source.problem(path, `unknown placeholder ${unknown}; expected {productVersion} or {imageVersion}`));
-      return undefined;
+      return false;
     }
     let parsed: URL;
     try {
       parsed = new URL(url);
     } catch {
       this.problems.push(source.problem(path, `expected an absolute URL (https://…), got "${url}"`));
-      return undefined;
+      return false;
     }
     if (!["http:", "https:", "file:"].includes(parsed.protocol)) {
       this.problems.push(source.problem(path, `expected an http, https or file URL, got ${parsed.protocol}`));
-      return undefined;
+      return false;
     }
-    return url;
+    return true;
   }
 
   /** Dependencies must name an image of the catalog and one of its product versions. */

@@ -10,6 +10,7 @@ export type PathCheck = { ok: true; path: string } | { ok: false; reason: string
 export class FolderConfinement {
   private readonly realpaths = new Map<string, string | undefined>();
   private readonly kinds = new Map<string, "file" | "directory" | "other">();
+  private readonly checks = new Map<string, PathCheck>();
 
   real(path: string): string | undefined {
     if (this.realpaths.has(path)) return this.realpaths.get(path);
@@ -28,6 +29,16 @@ export class FolderConfinement {
    * (a Dockerfile is a file, a context a directory).
    */
   resolve(folder: string, relativePath: string, expect: "file" | "directory"): PathCheck {
+    const key = `${folder}\u0000${relativePath}\u0000${expect}`;
+    let check = this.checks.get(key);
+    if (check === undefined) {
+      check = this.check(folder, relativePath, expect);
+      this.checks.set(key, check);
+    }
+    return check;
+  }
+
+  private check(folder: string, relativePath: string, expect: "file" | "directory"): PathCheck {
     if (isAbsolute(relativePath) || /^[A-Za-z]:[\\/]/.test(relativePath)) {
       return { ok: false, reason: `must be relative to the image's folder, not absolute (${relativePath})` };
     }
