@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ImagewrightError } from "../errors/index.ts";
-import type { BuildPlan, PlanTarget } from "./plan.ts";
+import { buildArgPrefix, type BuildPlan, type PlanTarget } from "./plan.ts";
 
 /** Where bake puts what it builds. */
 export type BakeOutput =
@@ -164,8 +164,13 @@ export function generateBake(plan: BuildPlan, options: BakeOptions): GeneratedBa
       const dependency = byId.get(dependencyId);
       // A dependency left out (already in the registry) is pulled by its reference, as FROM says.
       if (dependency === undefined || skip.has(dependencyId)) continue;
+      // The key must be what FROM expands to: the <DEP>_IMAGE argument the plan gave this target
+      // (for a release candidate's dependent that is the release reference, not the RC's).
+      const value = `target:${bakeTargetName(dependencyId)}`;
+      const fromArgument = target.buildArgs[`${buildArgPrefix(dependency.image)}_IMAGE`];
+      if (fromArgument !== undefined) contexts[fromArgument] = value;
       const reference = dependency.references[0];
-      if (reference !== undefined) contexts[reference] = `target:${bakeTargetName(dependencyId)}`;
+      if (reference !== undefined && reference !== fromArgument) contexts[reference] = value;
     }
     const bake: BakeTarget = {
       inherits: [COMMON_TARGET],

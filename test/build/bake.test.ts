@@ -181,6 +181,29 @@ describe("bake file from a plan", () => {
     });
   });
 
+  test("a release candidate's dependent gets the context under the reference its FROM argument names", async () => {
+    // Kafka's scheme: git tag 2.0.0-rc1 names no product, so both products of 2.0.0 are built as RCs.
+    const root = path.join(work, "rc");
+    const rcFiles: Record<string, string> = {
+      "imagewright.yaml": "registry: 127.0.0.1:5000\nnamespace: acme\nvendor: acme\ntagScheme: kafka\nplatforms: [linux/amd64]\nevaluation:\n  namespace: evaluation\nimages: images\n",
+      "images/server/image.yaml": "kind: product\nversions:\n  - productVersion: 2.0.0\n    imageVersion: 0.1.0\n",
+      "images/server/Dockerfile": "FROM scratch\n",
+      "images/server-native/image.yaml": "kind: product\nversions:\n  - productVersion: 2.0.0\n    imageVersion: 0.1.0\n    dependencies:\n      server: 2.0.0\n",
+      "images/server-native/Dockerfile": "ARG SERVER_IMAGE\nFROM ${SERVER_IMAGE}\n",
+    };
+    for (const [name, content] of Object.entries(rcFiles)) {
+      await mkdir(path.dirname(path.join(root, name)), { recursive: true });
+      await writeFile(path.join(root, name), content);
+    }
+    const plan = planBuild(loadCatalog(root), { kind: "git-tag", gitTag: "2.0.0-rc1" });
+    const file = generateBake(plan, push).file;
+    const server = plan.targets.find((t) => t.id === "server-2.0.0")!;
+    const native = plan.targets.find((t) => t.id === "server-native-2.0.0")!;
+    assert.match(server.references[0]!, /evaluation\/server:2\.0\.0-rc1$/);
+    const fromArgument = native.buildArgs.SERVER_IMAGE!;
+    assert.equal(file.target["server-native-2_0_0"]!.contexts![fromArgument], "target:server-2_0_0");
+  });
+
   test("a catalog with a different registry gives references, contexts and cache refs there", async () => {
     const other = await writeCatalog(path.join(work, "other-registry"), "127.0.0.1:15499");
     const file = generateBake(planBuild(other, { kind: "git-tag", gitTag: "server2.0.0_acme0.3.0" }), { ...push, cache: { kind: "registry" } }).file;
