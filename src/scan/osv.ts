@@ -24,7 +24,7 @@ interface OsvPackage {
 }
 
 interface OsvReport {
-  results?: { source?: { path?: string; type?: string }; packages?: OsvPackage[] }[];
+  results?: null | { source?: { path?: string; type?: string }; packages?: OsvPackage[] }[];
   image_metadata?: { layer_metadata?: { diff_id?: string; command?: string }[] };
 }
 
@@ -74,7 +74,8 @@ export function parseOsvReport(text: string, input = "osv-scanner report"): Find
   } catch (cause) {
     throw new ImagewrightError("invalid-input", `${input} is not JSON`, { input, place: `byte ${/position (\d+)/.exec(String(cause))?.[1] ?? 0}`, cause });
   }
-  if (typeof report !== "object" || report === null || !Array.isArray(report.results ?? [])) {
+  // A scan with nothing found still has the key (Go writes an empty list as null).
+  if (typeof report !== "object" || report === null || !("results" in report) || !(report.results === null || Array.isArray(report.results))) {
     throw new ImagewrightError("invalid-input", `${input} is not an osv-scanner JSON report`, { input, place: "$.results" });
   }
   const layers = report.image_metadata?.layer_metadata ?? [];

@@ -1,0 +1,95 @@
+// The adapters read report shapes the scanners really produce: trivy's output captured
+// from the real trivy v0.67.2 over the bookworm base and Kafka 3.9.1 images (see
+// reports/README.md), and grype's JSON presenter golden file from grype v0.110.0's own
+// tests (grype has no database here to produce a live report).
+
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { test } from "node:test";
+import { isImagewrightError } from "../../src/errors/index.ts";
+import { mergeFindings, parseGrypeReport, parseOsvReport, parseTrivyReport } from "../../src/scan/index.ts";
+
+const report = (name: string): Promise<string> => readFile(new URL(`./reports/${name}`, import.meta.url), "utf8");
+
+test("grype's JSON document: ids, fix state, purl, severity words", async () => {
+  const findings = parseGrypeReport(await report("grype-0.110.0-presenter-golden.json"));
+  assert.deepEqual(
+    findings.map((f) => [f.id, f.package.name, f.package.type, f.package.installedVersion, f.fixedVersions, f.severity, f.scanners]),
+    [
+      ["CVE-1999-0001", "package-1", "rpm", "1.1.1", ["1.2.1", "2.1.3", "3.4.0"], "low", ["grype"]],
+      ["CVE-1999-0002", "package-2", "deb", "2.2.2", [], "critical", ["grype"]],
+    ],
+  );
+  // grype gave package-1 no purl: one is made so findings still merge and dedupe.
+  assert.equal(findings[0]?.package.purl, "pkg:rpm/package-1@1.1.1");
+  assert.equal(findings[1]?.package.purl, "pkg:deb/package-2@2.2.2");
+});
+
+for (const [name, parse] of [
+  ["trivy", parseTrivyReport],
+  ["grype", parseGrypeReport],
+  ["osv-scanner", parseOsvReport],
+] as const) {
+  test(`${name}: output that is not its report is invalid input with a place`, () => {
+    assert.throws(
+      () => parse('{"SchemaVersion": 2, "Results": [', `${name} report`),
+      (error: unknown) => isImagewrightError(error) && error.kind === "invalid-input" && /^byte \d+$/.test(error.place ?? "") && error.message.includes(`${name} report is not JSON`),
+    );
+    assert.throws(
+      () => parse('{"some": "other JSON"}', `${name} report`),
+      (error: unknown) => isImagewrightError(error) && error.kind === "invalid-input" && (error.place ?? "").startsWith("$"),
+    );
+  });
+}
+
+test("osv-scanner: the source package keys the advisory; the binary is what is installed; groups give severity", () => {
+  // The shape osv-scanner v2's JSON output has (results → packages → vulnerabilities, groups,
+  // image_metadata.layer_metadata), with records from fixtures/advisories.
+  const text = JSON.stringify({
+    results: [
+      {
+        source: { path: "/var/lib/dpkg/status", type: "lockfile" },
+        packages: [
+          {
+            package: { name: "zlib", os_package_name: "zlib1g", version: "1:1.2.13.dfsg-1", ecosystem: "Debian:12", image_origin_details: { index: 0 } },
+            vulnerabilities: [
+              {
+                id: "DEBIAN-CVE-2023-45853",
+                upstream: ["CVE-2023-45853"],
+                affected: [{ package: { ecosystem: "Debian:12", name: "zlib" }, ranges: [{ type: "ECOSYSTEM", events: [{ introduced: "0" }] }] }],
+              },
+            ],
+            groups: [{ ids: ["DEBIAN-CVE-2023-45853"], aliases: ["CVE-2023-45853", "DEBIAN-CVE-2023-45853"], max_severity: "9.8" }],
+          },
+          {
+            package: { name: "commons-beanutils:commons-beanutils", version: "1.9.4", ecosystem: "Maven" },
+            vulnerabilities: [
+              {
+                id: "GHSA-wxr5-93ph-8wr9",
+                aliases: ["CVE-2025-48734"],
+                summary: "Apache Commons BeanUtils vulnerable to Improper Access Control",
+                affected: [{ package: { ecosystem: "Maven", name: "commons-beanutils:commons-beanutils" }, ranges: [{ type: "ECOSYSTEM", events: [{ introduced: "1.0" }, { fixed: "1.11.0" }] }] }],
+                database_specific: { severity: "HIGH" },
+              },
+            ],
+            groups: [{ ids: ["GHSA-wxr5-93ph-8wr9"], aliases: ["CVE-2025-48734", "GHSA-wxr5-93ph-8wr9"], max_severity: "" }],
+          },
+        ],
+      },
+    ],
+    image_metadata: { layer_metadata: [{ diff_id: "sha256:" + "a".repeat(64), command: "" }] },
+  });
+  const findings = parseOsvReport(text);
+  assert.deepEqual(
+    findings.map((f) => [f.id, f.aliases, f.package.name, f.package.sourceName, f.package.purl, f.fixedVersions, f.severity, f.severitySource, f.layer?.diffId]),
+    [
+      ["DEBIAN-CVE-2023-45853", ["CVE-2023-45853"], "zlib1g", "zlib", "pkg:deb/debian/zlib1g@1%3A1.2.13.dfsg-1", [], "critical", "cvss", "sha256:" + "a".repeat(64)],
+      ["GHSA-wxr5-93ph-8wr9", ["CVE-2025-48734"], "commons-beanutils:commons-beanutils", undefined, "pkg:maven/commons-beanutils/commons-beanutils@1.9.4", ["1.11.0"], "high", "ghsa", undefined],
+    ],
+  );
+  // merged with trivy's view of the same zlib finding, the CVE id wins
+  const merged = mergeFindings([...findings, { ...findings[0]!, id: "CVE-2023-45853", aliases: [], package: { ...findings[0]!.package, purl: "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64&distro=debian-12.12" }, scanners: ["trivy"] }]);
+  assert.equal(merged.length, 2);
+  assert.equal(merged[0]?.id, "CVE-2023-45853");
+  assert.deepEqual(merged[0]?.scanners, ["osv-scanner", "trivy"]);
+});
