@@ -2,7 +2,7 @@
 // completely and reports every problem at its file, line and column.
 
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import type { z } from "zod";
 import { ImagewrightError, isImagewrightError } from "../errors/index.ts";
 import {
@@ -95,7 +95,8 @@ class CatalogLoader {
         // Hidden folders (.git, editor caches) are not images.
         if (name.startsWith(".")) continue;
         const directory = join(imagesFolder, name);
-        if (!statSync(directory).isDirectory()) continue;
+        // Files beside the image folders (a README) are not images; a dangling symlink is nothing.
+        if (!isDirectory(directory)) continue;
         const image = this.image(source, settings, scheme, name, directory);
         if (image !== undefined) images.push(image);
       }
@@ -166,6 +167,14 @@ class CatalogLoader {
     return ["tagScheme"];
   }
 
+  /** The real path of an image folder when it is not inside the catalog's folder. */
+  private outsideCatalog(directory: string): string | undefined {
+    const real = this.confinement.real(directory);
+    const root = this.confinement.real(this.root);
+    if (real === undefined || root === undefined) return undefined;
+    return real.startsWith(root + sep) ? undefined : real;
+  }
+
   private imagesFolder(source: YamlSource, relative: string): string | undefined {
     const check = this.confinement.resolve(this.root, relative, "directory");
     if (!check.ok) {
@@ -189,6 +198,16 @@ class CatalogLoader {
       );
       return undefined;
     }
+    const outside = this.outsideCatalog(directory);
+    if (outside !== undefined) {
+      this.problems.push(catalogSource.problem(["images"], `image folder ${displayPath(directory)} is a symlink that leads outside the catalog (to ${outside})`));
+      return undefined;
+    }
+    const own = this.confinement.resolve(directory, IMAGE_FILE, "file");
+    if (!own.ok) {
+      this.problems.push(catalogSource.problem(["images"], `${displayPath(file)}: ${own.reason}`));
+      return undefined;
+    }
     const source = YamlSource.read(file);
     if (!IMAGE_NAME.test(name)) {
       this.problems.push(
@@ -197,12 +216,6 @@ class CatalogLoader {
     }
     const data = this.validate(source, imageFileSchema);
     if (data === undefined) return undefined;
-    const outside = this.confinement.real(directory);
-    const rootReal = this.confinement.real(this.root);
-    if (outside !== undefined && rootReal !== undefined && !outside.startsWith(rootReal)) {
-      this.problems.push(source.problem([], `image folder ${displayPath(directory)} is a symlink that leads outside the catalog (to ${outside})`));
-      return undefined;
-    }
 
     const context = this.path(source, directory, ["context"], data.context ?? ".", "directory");
     const defaultDockerfile = data.dockerfile ?? "Dockerfile";
@@ -501,4 +514,12 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length]!;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

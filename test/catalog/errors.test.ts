@@ -268,6 +268,24 @@ describe("paths cannot escape the image's folder through symlinks", () => {
   });
 });
 
+describe("image files cannot be read from outside the catalog", () => {
+  it("refuses an image.yaml that is a symlink to a file outside", (t) => {
+    const outside = mkdtempSync(join(tmpdir(), "imagewright-outside-"));
+    t.after(() => rmSync(outside, { recursive: true, force: true }));
+    writeFileSync(join(outside, "image.yaml"), 'kind: base\nversions:\n  - productVersion: "1"\n    imageVersion: 0.1.0\n');
+    const root = tempCatalog(t, { "images/base/image.yaml": null, "images/app/image.yaml": null, "images/app/Dockerfile": null });
+    symlinkSync(join(outside, "image.yaml"), join(root, "images/base/image.yaml"));
+    const [problem] = problemsOf(root);
+    assert.match(problem!.message, /image\.yaml: "image\.yaml" is a symlink that leads outside the image's folder/);
+  });
+
+  it("skips a dangling symlink among the image folders", (t) => {
+    const root = tempCatalog(t);
+    symlinkSync(join(root, "no-such-folder"), join(root, "images/ghost"));
+    assert.deepEqual(loadCatalog(root).images.map((image) => image.name), ["app", "base"]);
+  });
+});
+
 describe("dependency cycles", () => {
   it("are a conflict that shows the cycle and where it starts", (t) => {
     const root = tempCatalog(t, {
