@@ -1,20 +1,15 @@
 // Sanity suites run against real containers: the public surface of src/verify.
 
 import { ImagewrightError } from "../errors/index.ts";
-import { KAFKA_SUITE_DEFAULTS, kafkaSuite, type KafkaSuiteOptions } from "./kafka.ts";
+import { kafkaSuite } from "./kafka.ts";
+import { KAFKA_SUITE_DEFAULTS, SUITES, isSuiteName, type KafkaSuiteOptions } from "./options.ts";
 import type { SuiteReport } from "./report.ts";
 import { runSuite, type SuiteRunOptions } from "./suite.ts";
 
 export { renderHtml, renderJUnit, type StepResult, type StepStatus, type SuiteReport } from "./report.ts";
 export { StepFailure, runSuite, resolveImage, type SuiteDefinition, type SuiteStep, type SuiteRunOptions } from "./suite.ts";
-export { KAFKA_SUITE_DEFAULTS, kafkaSuite, type KafkaSuiteOptions } from "./kafka.ts";
-
-export const SUITES = ["kafka"] as const;
-export type SuiteName = (typeof SUITES)[number];
-
-export function isSuiteName(name: string): name is SuiteName {
-  return (SUITES as readonly string[]).includes(name);
-}
+export { kafkaSuite } from "./kafka.ts";
+export { KAFKA_SUITE_DEFAULTS, SUITES, isSuiteName, type KafkaSuiteOptions, type SuiteName } from "./options.ts";
 
 /** Runs a named suite with its defaults overridden by `options`. */
 export function runNamedSuite(name: string, image: string, options: Partial<KafkaSuiteOptions>, hooks: SuiteRunOptions = {}): Promise<SuiteReport> {

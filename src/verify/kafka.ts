@@ -6,33 +6,12 @@
 import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import type { DockerRun} from "./docker.ts";
-import { containerLogs, containerState, docker, freePort, lastLines } from "./docker.ts";
+import { containerLogs, containerState, docker, freePort, lastLines, type DockerRun } from "./docker.ts";
 import { brokerConfig, clusterMetadata, compareWithPlan, consumeAll, createTopic, planMessages, produce, type Endpoint, type MessagePlan } from "./kafka-clients.ts";
 import { makeTestPki, type TestPki } from "./pki.ts";
+import type { KafkaSuiteOptions } from "./options.ts";
 import { StepFailure, type SuiteDefinition, type SuiteStep } from "./suite.ts";
 
-export interface KafkaSuiteOptions {
-  /** Messages produced and consumed in steps 3–5. */
-  messages: number;
-  partitions: number;
-  /** How long a broker may take from start to serving clients. */
-  readyTimeoutMs: number;
-  /** Brokers and controllers of the step-7 cluster. */
-  clusterBrokers: number;
-  clusterControllers: number;
-  /** JVM heap per container; small so that a whole cluster fits on a CI machine. */
-  heap: string;
-}
-
-export const KAFKA_SUITE_DEFAULTS: KafkaSuiteOptions = {
-  messages: 1000,
-  partitions: 3,
-  readyTimeoutMs: 120_000,
-  clusterBrokers: 3,
-  clusterControllers: 3,
-  heap: "-Xmx384m -Xms384m",
-};
 
 // Values the mounted file sets; the environment then overrides one of them (step 6).
 const FILE_RETENTION_HOURS = "1";

@@ -6,7 +6,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { ImagewrightError } from "../../errors/index.ts";
 import { parseRegistryReference } from "../../oci/index.ts";
-import { KAFKA_SUITE_DEFAULTS, SUITES, renderHtml, renderJUnit, runNamedSuite, type KafkaSuiteOptions, type SuiteReport } from "../../verify/index.ts";
+import type { KafkaSuiteOptions, SuiteReport } from "../../verify/index.ts";
+// Only the option defaults load with the CLI; the suites (and the Kafka client) load when `test` runs.
+import { KAFKA_SUITE_DEFAULTS, SUITES } from "../../verify/options.ts";
 import { answer, progress, table } from "../output.ts";
 
 interface TestOptions {
@@ -81,6 +83,7 @@ Example:
       set("readyTimeoutMs", readySeconds === undefined ? undefined : readySeconds * 1000);
 
       progress(command, `testing ${imageRef} with the ${options.suite} suite`);
+      const { renderHtml, renderJUnit, runNamedSuite } = await import("../../verify/index.ts");
       const only = options.steps?.split(",").map((id) => id.trim()).filter((id) => id !== "");
       const report = await runNamedSuite(options.suite, imageRef, suiteOptions, {
         ...(only === undefined ? {} : { only }),
