@@ -3,16 +3,17 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { access, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { access, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
+import fc from "fast-check";
 import tar from "tar-stream";
 import { ImagewrightError } from "../../src/errors/index.ts";
 import { copy, DockerArchive, OciLayout, parseManifest } from "../../src/oci/index.ts";
 import type { GeneratedImage, GeneratedIndex } from "./images.ts";
-import { writeImage, writeIndex } from "./images.ts";
+import { readAll, writeImage, writeIndex } from "./images.ts";
 
 function docker(args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -119,6 +120,27 @@ describe("docker archives with the real Docker Engine", () => {
     const [inspected] = JSON.parse(await docker(["image", "inspect", `${name}:arm`])) as { Id: string; Architecture: string }[];
     assert.equal(inspected!.Id, arm.config.digest);
     assert.equal(inspected!.Architecture, "arm64");
+  });
+
+  it("answers a damaged archive with an ImagewrightError or content that still verifies, never a crash (fuzz)", async () => {
+    const original = await readFile(join(dir, "single.tar"));
+    const damaged = join(dir, "damaged.tar");
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.nat(original.length - 1), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 }), fc.nat(original.length), async (flips, cut) => {
+        const bytes = Buffer.from(original.subarray(0, Math.max(cut, original.length - 2048)));
+        for (const [at, mask] of flips) if (at < bytes.length) bytes[at] = bytes[at]! ^ mask;
+        await writeFile(damaged, bytes);
+        try {
+          const archive = await DockerArchive.read(damaged);
+          const stored = await archive.getManifest("");
+          const parsed = parseManifest(stored.bytes, "damaged");
+          if (parsed.kind === "image") for (const blob of [parsed.manifest.config, ...parsed.manifest.layers]) await readAll(await archive.getBlob(blob));
+        } catch (error) {
+          assert.ok(error instanceof ImagewrightError, `flips ${JSON.stringify(flips)} cut ${cut}: ${String(error)}`);
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it("says what is wrong with a broken archive, and where", async () => {
