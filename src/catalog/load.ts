@@ -28,7 +28,13 @@ export const IMAGE_FILE = "image.yaml";
 export class CatalogInvalidError extends ImagewrightError {
   readonly problems: readonly CatalogProblem[];
 
-  constructor(problems: readonly CatalogProblem[]) {
+  constructor(found: readonly CatalogProblem[]) {
+    // Versions that share a default (a Dockerfile, an artifact template) share its problem: say it once.
+    const seen = new Set<string>();
+    const problems = found.filter((p) => {
+      const key = `${p.file}:${p.line}:${p.column}:${p.message}`;
+      return seen.has(key) ? false : (seen.add(key), true);
+    });
     const [first, ...rest] = problems;
     if (first === undefined) throw new Error("CatalogInvalidError needs at least one problem");
     const also = rest.map((p) => `\n  also ${p.file}:${p.line}:${p.column} ${p.path}: ${p.message}`).join("");

@@ -237,6 +237,15 @@ describe("invalid catalogs name the file, line and column", () => {
   });
 });
 
+describe("problems shared by versions", () => {
+  it("are reported once: a missing image Dockerfile used by every version", (t) => {
+    const versions = ["1.0.0", "1.1.0", "1.2.0"].map((v) => `  - productVersion: ${v}\n    imageVersion: 0.1.0\n    dependencies:\n      base: "12"\n`).join("");
+    const problems = problemsOf(tempCatalog(t, { [APP]: `kind: product\ndockerfile: Dockerfile.missing\nversions:\n${versions}` }));
+    assert.equal(problems.length, 1);
+    assertProblem(problems[0], { file: APP, line: 2, column: 13, path: "dockerfile", message: /Dockerfile "Dockerfile\.missing" does not exist/ });
+  });
+});
+
 describe("paths cannot escape the image's folder through symlinks", () => {
   it("refuses a Dockerfile symlink that points outside", (t) => {
     const outside = mkdtempSync(join(tmpdir(), "imagewright-outside-"));
