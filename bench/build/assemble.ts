@@ -136,9 +136,15 @@ async function main(): Promise<void> {
     };
 
     const samples = new Map<string, Sample[]>(Object.keys(contenders).map((name) => [name, []]));
-    // Interleaved rounds: each round runs every tool once, so drift on the shared machine hits all alike.
+    // Interleaved rounds: each round runs every tool once, so drift on the shared machine hits all
+    // alike; the order rotates so no tool always follows the same one, and `sync` first flushes what
+    // the previous tool left dirty in the page cache (docker's and the registry's writes).
+    const names = Object.keys(contenders);
     for (let i = 0; i < runs; i++) {
-      for (const [name, contender] of Object.entries(contenders)) {
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(i + k) % names.length]!;
+        const contender = contenders[name]!;
+        await run("sync", []);
         const sample = await contender(i);
         samples.get(name)!.push(sample);
         say(`round ${i + 1}: ${name.padEnd(22)} ${sample.ms.toFixed(0).padStart(6)} ms  layer ${(sample.layerBytes / 1e6).toFixed(1)} MB  ${sample.digest}`);
