@@ -256,6 +256,8 @@ export class RegistryRepository implements ImageStore {
       }
     };
     const chunks = chunksOf(content, this.client.chunkSize);
+    // The read-ahead of the next chunk; on failure it is settled here so it can neither hang nor reject unobserved.
+    let pending: Promise<IteratorResult<Buffer>> | undefined;
     try {
       const first = await chunks.next();
       const firstChunk = first.done === true ? Buffer.alloc(0) : first.value;
@@ -272,13 +274,16 @@ export class RegistryRepository implements ImageStore {
       try {
         for (;;) {
           // Read the next chunk while this one is on the wire.
-          const pending: Promise<IteratorResult<Buffer>> | undefined = following.done === true ? undefined : chunks.next();
+          pending = following.done === true ? undefined : chunks.next();
+          // Observed now, awaited below: a source failing during the PATCH must not count as an unhandled rejection.
+          pending?.catch(() => undefined);
           location = await this.#patchChunk(location, current, offset, what);
           offset += current.length;
           if (following.done === true) break;
           current = following.value;
           take(current);
           following = pending === undefined ? { done: true, value: undefined } : await pending;
+          pending = undefined;
         }
         verify();
       } catch (error) {
@@ -286,6 +291,12 @@ export class RegistryRepository implements ImageStore {
         throw error;
       }
       await this.#finishUpload(location, descriptor, what);
+    } catch (error) {
+      if (pending !== undefined) {
+        content.destroy();
+        await pending.catch(() => undefined);
+      }
+      throw error;
     } finally {
       await chunks.return(undefined);
     }

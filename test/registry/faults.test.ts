@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { ImagewrightError } from "../../src/errors/index.ts";
 import { MediaTypes } from "../../src/oci/model.ts";
@@ -87,6 +88,34 @@ describe("faults between the client and a real registry", () => {
     const trail = proxy.records.slice(start).map((r) => `${r.method} ${r.status}`);
     assert.deepEqual(trail, ["POST 202", "PATCH 202", "PATCH 500", "GET 204", "PATCH 202", "PATCH 202", "PATCH 202", "PUT 201"]);
     assert.deepEqual(await readAll(await repo.getBlob(layer.descriptor)), layer.bytes);
+  });
+
+  it("stops a chunked upload the registry refuses, cancelling it and the source read", async () => {
+    const repo = client.repository(proxy.host, "faults/refused");
+    const layer = randomBlob(3 * 1024 * 1024);
+    proxy.rules = [{ match: (r) => r.method === "PATCH", times: 1, respond: { status: 400, body: '{"errors":[{"code":"BLOB_UPLOAD_INVALID","message":"blob upload invalid"}]}' } }];
+    const source = pieces(layer.bytes);
+    const start = proxy.records.length;
+    await assert.rejects(repo.putBlob(layer.descriptor, source), isError("invalid-input", /BLOB_UPLOAD_INVALID/));
+    assert.deepEqual(proxy.records.slice(start).map((r) => r.method), ["POST", "PATCH", "DELETE"]);
+    assert.equal(source.destroyed, true);
+    proxy.rules = [];
+  });
+
+  it("stops an upload whose source fails mid-way, cancelling it", async () => {
+    const repo = client.repository(proxy.host, "faults/source-fails");
+    const layer = randomBlob(3 * 1024 * 1024);
+    // Two and a half chunks arrive, then the source fails: the upload has started by then.
+    const source = Readable.from(
+      (function* () {
+        for (let i = 0; i < 2_500_000; i += 100_000) yield layer.bytes.subarray(i, i + 100_000);
+        throw new Error("source disk went away");
+      })(),
+    );
+    const start = proxy.records.length;
+    await assert.rejects(repo.putBlob(layer.descriptor, source), /source disk went away/);
+    assert.equal(proxy.records.slice(start).at(-1)!.method, "DELETE");
+    assert.equal(await repo.hasBlob(layer.descriptor), false);
   });
 
   it("catches a blob whose bytes were corrupted in transit", async () => {
