@@ -292,7 +292,7 @@ function changedVersions(catalog: Catalog, changedFiles: readonly string[]): Map
  * to the catalog root (`git diff --name-only`, run without a shell).
  */
 export async function changedFilesSince(catalog: Catalog, since: string): Promise<string[]> {
-  const git = async (args: string[]): Promise<string> => {
+  const git = async (args: string[], failure?: string): Promise<string> => {
     try {
       const { stdout } = await run("git", args, { cwd: catalog.root, maxBuffer: 64 * 1024 * 1024 });
       return stdout;
@@ -303,7 +303,7 @@ export async function changedFilesSince(catalog: Catalog, since: string): Promis
       }
       const raw = (error as { stderr?: unknown }).stderr;
       const stderr = (typeof raw === "string" ? raw : "").trim();
-      throw new ImagewrightError("invalid-input", `git ${args.join(" ")} failed: ${stderr.split("\n")[0] ?? ""}`, {
+      throw new ImagewrightError("invalid-input", failure ?? `git ${args.join(" ")} failed: ${stderr.split("\n")[0] ?? ""}`, {
         input: `--changed-since ${since}`,
         hint: "give a commit, branch or tag of the repository that holds the catalog",
         cause: error,
@@ -314,7 +314,7 @@ export async function changedFilesSince(catalog: Catalog, since: string): Promis
     throw new ImagewrightError("invalid-input", `revision "${since}" looks like an option`, { input: `--changed-since ${since}` });
   }
   const top = (await git(["rev-parse", "--show-toplevel"])).trim();
-  await git(["rev-parse", "--verify", "--quiet", `${since}^{commit}`]);
+  await git(["rev-parse", "--verify", "--quiet", `${since}^{commit}`], `git knows no commit "${since}" in the repository of the catalog`);
   const changed = await git(["diff", "--name-only", "--no-renames", since, "--", "."]);
   // New files not yet committed are changes too.
   const untracked = await git(["ls-files", "--others", "--exclude-standard", "--full-name", "--", "."]);

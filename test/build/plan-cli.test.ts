@@ -105,6 +105,7 @@ describe("imagewright plan", () => {
     const unknown = await runCli(["plan", "--catalog", root, "--changed-since", "v9.9.9"]);
     assert.equal(unknown.code, 3);
     assert.match(unknown.stderr, /input: +--changed-since v9\.9\.9/);
+    assert.match(unknown.stderr, /git knows no commit "v9\.9\.9"/);
   });
 
   it("shows the triggers and examples in --help", async () => {
