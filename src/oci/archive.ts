@@ -335,8 +335,8 @@ export class DockerArchive implements ImageStore {
     return file.pipe(verifier);
   }
 
-  async putBlob(descriptor: Descriptor, content: Readable): Promise<void> {
-    await this.writable().putBlob(descriptor, content);
+  async putBlob(descriptor: Descriptor, content: Readable, options?: { verified?: boolean }): Promise<void> {
+    await this.writable().putBlob(descriptor, content, options);
   }
 
   listTags(): Promise<string[]> {

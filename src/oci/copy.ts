@@ -212,7 +212,8 @@ async function transfer(source: ImageStore, sourceReference: string, destination
       const content = await source.getBlob(blob);
       content.on("error", (error) => counter.destroy(error));
       try {
-        await destination.putBlob(blob, content.pipe(counter));
+        // ImageStore.getBlob streams are verified: the destination need not hash them again.
+        await destination.putBlob(blob, content.pipe(counter), { verified: true });
       } catch (error) {
         // A destination that gave up must not leave the source's connection or file open.
         content.destroy();

@@ -97,8 +97,12 @@ export interface ImageStore {
   hasBlob(descriptor: Descriptor): Promise<boolean>;
   /** Blob content; the stream errors at its end if the content does not match the digest. */
   getBlob(descriptor: Descriptor): Promise<Readable>;
-  /** Writes a blob whose digest and size are known up front; verified before it becomes visible. */
-  putBlob(descriptor: Descriptor, content: Readable): Promise<void>;
+  /**
+   * Writes a blob whose digest and size are known up front; verified before it becomes visible.
+   * `verified: true` says `content` is another store's getBlob stream, which already fails
+   * before its end on a mismatch: a store may then skip hashing the bytes a second time.
+   */
+  putBlob(descriptor: Descriptor, content: Readable, options?: { verified?: boolean }): Promise<void>;
   /**
    * Makes a blob of `from` available here without moving its bytes (a registry's
    * cross-repository mount). Returns false when this location cannot, and the
