@@ -185,21 +185,30 @@ export function jsonSchema(name: SchemaName): Record<string, unknown> {
   return z.toJSONSchema(SCHEMA_FILES[name].schema, { target: "draft-2020-12", io: "input" });
 }
 
-/** Every key the formats know, to suggest the intended one when a key is mistyped. */
-export const KNOWN_KEYS: readonly string[] = [
-  ...new Set([
-    ...Object.keys(catalogFileSchema.shape),
-    ...Object.keys(imageFileSchema.shape),
-    ...Object.keys(productVersionSchema.shape),
-    "status",
-    "endOfLife",
-    "url",
-    "checksumUrl",
-    "preset",
-    "registryTag",
-    "gitTag",
-    "rcRegistryTag",
-    "rcGitTag",
-    "floatingTags",
-  ]),
-];
+/** Every key the formats know (at any depth), to suggest the intended one when a key is mistyped. */
+export const KNOWN_KEYS: readonly string[] = [...new Set([...objectKeys(catalogFileSchema), ...objectKeys(imageFileSchema)])];
+
+function objectKeys(schema: z.core.$ZodType): string[] {
+  const def = schema._zod.def as unknown as {
+    type: string;
+    shape?: Record<string, z.core.$ZodType>;
+    innerType?: z.core.$ZodType;
+    element?: z.core.$ZodType;
+    options?: z.core.$ZodType[];
+    valueType?: z.core.$ZodType;
+  };
+  switch (def.type) {
+    case "object":
+      return Object.entries(def.shape ?? {}).flatMap(([key, value]) => [key, ...objectKeys(value)]);
+    case "optional":
+      return def.innerType === undefined ? [] : objectKeys(def.innerType);
+    case "array":
+      return def.element === undefined ? [] : objectKeys(def.element);
+    case "union":
+      return (def.options ?? []).flatMap(objectKeys);
+    case "record":
+      return def.valueType === undefined ? [] : objectKeys(def.valueType);
+    default:
+      return [];
+  }
+}
