@@ -24,8 +24,18 @@ const PORTS: [number, number] = [15470, 15489];
 
 interface Sample {
   ms: number;
+  /** user + system CPU seconds of the tool's processes (docker: the CLI only, not the daemon). */
+  cpu: number;
+  peakRssMiB: number;
   digest: string;
   layerBytes: number;
+}
+
+/** Runs a program under /usr/bin/time -v: its CPU seconds and peak RSS, next to the caller's wall clock. */
+async function measured(program: string, args: string[]): Promise<{ cpu: number; rssMiB: number }> {
+  const { stderr } = await run("/usr/bin/time", ["-v", program, ...args], { maxBuffer: 1 << 26 });
+  const field = (name: string): number => Number(new RegExp(`${name}: ([0-9.]+)`).exec(stderr)?.[1] ?? Number.NaN);
+  return { cpu: field("User time \\(seconds\\)") + field("System time \\(seconds\\)"), rssMiB: field("Maximum resident set size \\(kbytes\\)") / 1024 };
 }
 
 /**
@@ -108,30 +118,35 @@ async function main(): Promise<void> {
     const contenders: Record<string, (i: number) => Promise<Sample>> = {
       "imagewright assemble": async (i) => {
         const output = `${registry.host}/bench/imagewright-${i}:1`;
+        let usage = { cpu: 0, rssMiB: 0 };
         const ms = await timed(async () => {
-          await run(process.execPath, [BIN, "--quiet", "assemble", "--base", base, "--layer", `${data}:/opt/data`, "--output", output], { maxBuffer: 1 << 24 });
+          usage = await measured(process.execPath, [BIN, "--quiet", "assemble", "--base", base, "--layer", `${data}:/opt/data`, "--output", output]);
         });
-        return { ms, ...(await layerBytesOf(output)) };
+        return { ms, cpu: usage.cpu, peakRssMiB: usage.rssMiB, ...(await layerBytesOf(output)) };
       },
       "tar + crane append": async (i) => {
         const output = `${registry.host}/bench/crane-${i}:1`;
         const tarFile = path.join(work, `crane-${i}.tar`);
+        let tarUsage = { cpu: 0, rssMiB: 0 };
+        let craneUsage = { cpu: 0, rssMiB: 0 };
         const ms = await timed(async () => {
           // The same normalisation imagewright does, so the comparison is like for like.
-          await run("tar", ["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0", "--transform", "s,^data,opt/data,", "-cf", tarFile, "-C", root, "data"]);
-          await run(CRANE, ["append", "--base", base, "--new_layer", tarFile, "--new_tag", output, "--insecure"], { maxBuffer: 1 << 24 });
+          tarUsage = await measured("tar", ["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0", "--transform", "s,^data,opt/data,", "-cf", tarFile, "-C", root, "data"]);
+          craneUsage = await measured(CRANE, ["append", "--base", base, "--new_layer", tarFile, "--new_tag", output, "--insecure"]);
         });
         await rm(tarFile, { force: true });
-        return { ms, ...(await layerBytesOf(output)) };
+        return { ms, cpu: tarUsage.cpu + craneUsage.cpu, peakRssMiB: Math.max(tarUsage.rssMiB, craneUsage.rssMiB), ...(await layerBytesOf(output)) };
       },
       "docker build + push": async (i) => {
         const output = `${registry.host}/bench/docker-${i}:1`;
+        let buildUsage = { cpu: 0, rssMiB: 0 };
+        let pushUsage = { cpu: 0, rssMiB: 0 };
         const ms = await timed(async () => {
-          await run("docker", ["build", "--no-cache", "--quiet", "--tag", output, root], { maxBuffer: 1 << 24 });
-          await run("docker", ["push", "--quiet", output], { maxBuffer: 1 << 24 });
+          buildUsage = await measured("docker", ["build", "--no-cache", "--quiet", "--tag", output, root]);
+          pushUsage = await measured("docker", ["push", "--quiet", output]);
         });
         images.push(output);
-        return { ms, ...(await layerBytesOf(output)) };
+        return { ms, cpu: buildUsage.cpu + pushUsage.cpu, peakRssMiB: Math.max(buildUsage.rssMiB, pushUsage.rssMiB), ...(await layerBytesOf(output)) };
       },
     };
 
@@ -147,7 +162,7 @@ async function main(): Promise<void> {
         await run("sync", []);
         const sample = await contender(i);
         samples.get(name)!.push(sample);
-        say(`round ${i + 1}: ${name.padEnd(22)} ${sample.ms.toFixed(0).padStart(6)} ms  layer ${(sample.layerBytes / 1e6).toFixed(1)} MB  ${sample.digest}`);
+        say(`round ${i + 1}: ${name.padEnd(22)} ${sample.ms.toFixed(0).padStart(6)} ms  cpu ${sample.cpu.toFixed(2)} s  rss ${sample.peakRssMiB.toFixed(0)} MiB  layer ${(sample.layerBytes / 1e6).toFixed(1)} MB  ${sample.digest}`);
       }
     }
 
@@ -156,6 +171,8 @@ async function main(): Promise<void> {
       medianMs: Math.round(median(list.map((s) => s.ms))),
       minMs: Math.round(Math.min(...list.map((s) => s.ms))),
       maxMs: Math.round(Math.max(...list.map((s) => s.ms))),
+      medianCpuSeconds: Number(median(list.map((s) => s.cpu)).toFixed(2)),
+      peakRssMiB: Math.round(Math.max(...list.map((s) => s.peakRssMiB))),
       layerMB: Number((median(list.map((s) => s.layerBytes)) / 1e6).toFixed(1)),
       distinctDigests: new Set(list.map((s) => s.digest)).size,
       digests: list.map((s) => s.digest),
@@ -179,8 +196,12 @@ async function main(): Promise<void> {
     process.stdout.write(
       [
         `base + ${megabytes} MB of files → registry, ${runs} interleaved rounds (docker ${docker}, crane ${crane}, node ${process.version})`,
-        `${"tool".padEnd(22)} ${"median".padStart(8)} ${"min".padStart(8)} ${"max".padStart(8)} ${"layer".padStart(9)}  digests`,
-        ...rows.map((r) => `${r.tool.padEnd(22)} ${`${r.medianMs} ms`.padStart(8)} ${`${r.minMs}`.padStart(8)} ${`${r.maxMs}`.padStart(8)} ${`${r.layerMB} MB`.padStart(9)}  ${r.distinctDigests === 1 ? "identical on every run" : `${r.distinctDigests} different`}`),
+        `${"tool".padEnd(22)} ${"median".padStart(9)} ${"min".padStart(7)} ${"max".padStart(7)} ${"cpu".padStart(7)} ${"rss".padStart(8)} ${"layer".padStart(9)}  digests`,
+        ...rows.map(
+          (r) =>
+            `${r.tool.padEnd(22)} ${`${r.medianMs} ms`.padStart(9)} ${`${r.minMs}`.padStart(7)} ${`${r.maxMs}`.padStart(7)} ${`${r.medianCpuSeconds} s`.padStart(7)} ${`${r.peakRssMiB} MiB`.padStart(8)} ${`${r.layerMB} MB`.padStart(9)}  ${r.distinctDigests === 1 ? "identical on every run" : `${r.distinctDigests} different`}`,
+        ),
+        "(cpu: user + system of the tool's processes; for docker only the CLI's, the daemon's work is not counted)",
         `written to ${file}`,
       ].join("\n") + "\n",
     );
