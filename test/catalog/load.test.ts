@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
-import { symlinkSync } from "node:fs";
+import { readdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { CORE_SCHEMA, load } from "js-yaml";
+import { parse } from "yaml";
 import { loadCatalog } from "../../src/catalog/index.ts";
 import { isImagewrightError } from "../../src/errors/index.ts";
 import { APP_IMAGE, tempCatalog } from "./temp-catalog.ts";
@@ -105,5 +107,21 @@ describe("loading catalogs", () => {
       () => loadCatalog(root),
       (error: unknown) => isImagewrightError(error) && error.kind === "not-found" && /imagewright\.yaml does not exist/.test(error.message),
     );
+  });
+});
+
+describe("the two YAML readers", () => {
+  // Data comes from js-yaml (fast), positions from yaml's syntax tree: they must read the same thing.
+  it("read every file of the example catalog the same way", () => {
+    const files = [join(EXAMPLE, "imagewright.yaml"), ...readdirSync(join(EXAMPLE, "images")).map((name) => join(EXAMPLE, "images", name, "image.yaml"))];
+    for (const file of files) {
+      const text = readFileSync(file, "utf8");
+      assert.deepEqual(load(text, { schema: CORE_SCHEMA }), parse(text), file);
+    }
+  });
+
+  it("agree on the scalars YAML versions disagree about", () => {
+    const text = "a: 4.10\nb: yes\nc: 2024-06-30\nd: 0o17\ne: ~\nf: 1e3\ng: .inf\nh: '21'\ni: true\n";
+    assert.deepEqual(load(text, { schema: CORE_SCHEMA }), parse(text));
   });
 });
