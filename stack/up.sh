@@ -12,7 +12,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 
 packages=(docker.io docker-registry skopeo umoci mmdebstrap apache2-utils iptables ca-certificates curl
-  openjdk-17-jre-headless maven unzip procps)
+  openjdk-17-jre-headless maven unzip procps gpg)
 # One dpkg-query for all packages: a dpkg call per package costs seconds on a busy machine.
 missing=()
 installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${packages[@]}" 2>/dev/null || true)

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -33,6 +34,18 @@ function withProperties(shipped: string, overrides: Record<string, string>): str
   });
   for (const [key, value] of pending) lines.push(`${key}=${value}`);
   return `${lines.join("\n")}\n`;
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: "127.0.0.1" });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
 }
 
 async function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
@@ -65,6 +78,10 @@ describe("Kafka release-tarball fixture", { timeout: 20 * 60_000 }, () => {
       const digest = createHash("sha512").update(bytes).digest("hex");
       const published = await (await fetch(served.urlOf(`${fileName}.sha512`))).text();
       assert.equal(gpgStyleDigest(published, fileName), digest);
+      // Byte for byte what Apache's release managers generate.
+      const gpg = await run("gpg", ["--batch", "--print-md", "SHA512", fileName], { cwd: fixture.directory });
+      assert.equal(gpg.code, 0, gpg.stderr);
+      assert.equal(published, gpg.stdout);
       const plain = await (await fetch(served.urlOf(`${fileName}.sha512sum`))).text();
       assert.equal(plain, `${digest}  ${fileName}\n`);
       assert.equal((await fetch(served.urlOf("../.key"))).status, 404);
@@ -124,14 +141,17 @@ describe("Kafka release-tarball fixture", { timeout: 20 * 60_000 }, () => {
         }
       });
 
-      // Ready when the broker answers an ApiVersions request; never a fixed sleep.
+      // Ready when the broker answers an ApiVersions request; never a fixed sleep. The
+      // listener accepting connections is polled first: each CLI probe starts a JVM.
       const deadline = Date.now() + 180_000;
       for (;;) {
         assert.ok(broker.exitCode === null, `broker exited early (${broker.exitCode}):\n${brokerOutput}`);
-        const probe = await run(bin("kafka-broker-api-versions.sh"), ["--bootstrap-server", bootstrap], { env, timeoutMs: 60_000 });
-        if (probe.code === 0 && probe.stdout.includes(`${bootstrap} (id: 1`)) break;
-        assert.ok(Date.now() < deadline, `broker not ready after 180 s:\n${brokerOutput}\n${probe.stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        assert.ok(Date.now() < deadline, `broker not ready after 180 s:\n${brokerOutput}`);
+        if (await accepts(brokerPort)) {
+          const probe = await run(bin("kafka-broker-api-versions.sh"), ["--bootstrap-server", bootstrap], { env, timeoutMs: 60_000 });
+          if (probe.code === 0 && probe.stdout.includes(`${bootstrap} (id: 1`)) break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
       }
 
       const topic = `fixture-${version.replaceAll(".", "-")}`;
