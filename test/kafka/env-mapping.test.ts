@@ -3,7 +3,7 @@
 // exclusions, properties-file reading and the defaults < mounted file < environment merge.
 
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
@@ -184,6 +184,8 @@ describe("kafka_read_properties and kafka_write_config", () => {
         assert.equal(result.code, 0, result.stderr);
         const lines = (await readFile(output, "utf8")).split("\n").filter((line) => line !== "" && !line.startsWith("#"));
         assert.deepEqual(lines, ["process.roles=broker,controller", "log.retention.hours=42", "num.partitions=3", "message.max.bytes=2000000"]);
+        // It may hold passwords from the environment: readable by its owner only.
+        assert.equal((await stat(output)).mode & 0o777, 0o600);
       },
     );
   });
