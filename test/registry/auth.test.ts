@@ -104,6 +104,35 @@ describe("basic auth (htpasswd) on a real registry", () => {
     }
   });
 
+  it("follows a blob redirect to another origin without sending the credentials there", async () => {
+    const storage = await startRegistry({ ports: PORTS });
+    const storageProxy = await startRegistryProxy(storage, PORTS);
+    const front = await startRegistryProxy(registry, PORTS);
+    const client = new RegistryClient({ env: envFor(front.host, "builder", password) });
+    const plain = new RegistryClient({ env: {} });
+    try {
+      const layer = randomBlob(64 * 1024);
+      await plain.repository(storage.host, "org/basic").putBlob(layer.descriptor, pieces(layer.bytes));
+      const repo = client.repository(front.host, "org/basic");
+      assert.deepEqual(await repo.listTags(), ["1.0.0"]); // learns that the front registry wants Basic auth
+      front.rules = [
+        {
+          match: (r) => r.method === "GET" && r.path.includes(layer.descriptor.digest),
+          respond: { status: 307, headers: { location: `${storageProxy.url}/v2/org/basic/blobs/${layer.descriptor.digest}` } },
+        },
+      ];
+      assert.deepEqual(await readAll(await repo.getBlob(layer.descriptor)), layer.bytes);
+      assert.deepEqual(front.records.filter((r) => r.status === 307).map((r) => r.authorized), [true]);
+      assert.deepEqual(storageProxy.records.map((r) => [r.method, r.status, r.authorized]), [["GET", 200, false]]);
+    } finally {
+      await client.close();
+      await plain.close();
+      await front.close();
+      await storageProxy.close();
+      await storage.stop();
+    }
+  });
+
   it("rejects a wrong password with an error naming its source and never the password", async () => {
     const wrong = "wrong-password-do-not-print";
     const client = new RegistryClient({ env: envFor(registry.host, "builder", wrong) });

@@ -419,6 +419,8 @@ export interface ProxyRecord {
   responseBytes: number;
   /** Which fault was applied, if any. */
   fault?: "respond" | "corrupt" | "cut";
+  /** Whether the request carried an Authorization header (its value is never recorded). */
+  authorized: boolean;
 }
 
 export interface RegistryProxy {
@@ -456,7 +458,7 @@ export async function startRegistryProxy(target: { port: number }, ports: readon
     forward(req, res, request, rule);
   });
   const forward = (req: IncomingMessage, res: ServerResponse, request: ProxiedRequest, rule: FaultRule | undefined): void => {
-    const record: ProxyRecord = { method: request.method, path: request.path, status: 0, requestBytes: 0, responseBytes: 0 };
+    const record: ProxyRecord = { method: request.method, path: request.path, status: 0, requestBytes: 0, responseBytes: 0, authorized: request.headers.authorization !== undefined };
     records.push(record);
     if (rule?.respond !== undefined) {
       const answer = rule.respond;
