@@ -10,6 +10,7 @@ import { checkHost, checkRepositoryName, checkTag, DEFAULT_RETRY_POLICY, digestO
 import { mergeScopes, parseChallenges } from "../../src/registry/auth.ts";
 import { backoffMs, retryAfterMs } from "../../src/registry/retry.ts";
 import { jsonErrorPlace, locateJsonError } from "../../src/registry/json.ts";
+import { registryError } from "../../src/registry/errors.ts";
 
 function invalid(input: RegExp, place?: string) {
   return (error: unknown): boolean => {
@@ -176,5 +177,39 @@ describe("locating JSON errors", () => {
     assert.deepEqual(locateJsonError('"unterminated'), { offset: 13, line: 1, column: 14 });
     // Bytes count UTF-8 (é is two), columns count characters.
     assert.equal(jsonErrorPlace('{"é": x}'), "byte 7 (line 1, column 7)");
+  });
+});
+
+describe("registry errors", () => {
+  const redactNothing = (text: string): string => text;
+  it("maps error codes and statuses to kinds, quoting code, message and detail", () => {
+    const cases: [number, string, string][] = [
+      [404, '{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"x"}}]}', "not-found"],
+      [404, '{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}', "not-found"],
+      [400, '{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid"}]}', "invalid-input"],
+      [400, '{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry","detail":"sha256:abc"}]}', "invalid-input"],
+      [400, '{"errors":[{"code":"DIGEST_INVALID","message":"provided digest did not match uploaded content"}]}', "invalid-input"],
+      [403, '{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}', "invalid-input"],
+      [405, '{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported."}]}', "unavailable"],
+      [429, '{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}', "unavailable"],
+      [503, "<html>bad gateway</html>", "unavailable"],
+      [409, "", "conflict"],
+      [404, "404 page not found", "not-found"],
+    ];
+    for (const [status, body, kind] of cases) {
+      const error = registryError("manifest r/x:1", status, body, redactNothing);
+      assert.equal(error.kind, kind, `${status} ${body}`);
+      assert.equal(error.input, "manifest r/x:1");
+      assert.match(error.message, new RegExp(`HTTP ${status}`));
+    }
+    const detailed = registryError("manifest r/x:1", 400, cases[3]![1], redactNothing);
+    assert.equal(detailed.message, "manifest r/x:1 refused (HTTP 400): MANIFEST_BLOB_UNKNOWN: blob unknown to registry (sha256:abc)");
+    assert.equal(registryError("blob b", 404, "", redactNothing).message, "blob b not found (HTTP 404): no error body");
+  });
+
+  it("redacts what the server echoed", () => {
+    const error = registryError("tags of r/x", 401, '{"errors":[{"code":"UNAUTHORIZED","message":"bad password hunter2"}]}', (t) => t.split("hunter2").join("***"));
+    assert.ok(!error.message.includes("hunter2"));
+    assert.match(error.message, /bad password \*\*\*/);
   });
 });
