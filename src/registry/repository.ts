@@ -627,4 +627,3 @@ function indexManifests(bytes: Uint8Array, what: string): Descriptor[] {
   return document.manifests as Descriptor[];
 }
 
-export type { RegistryResponse };
