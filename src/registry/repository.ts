@@ -310,13 +310,20 @@ export class RegistryRepository implements ImageStore {
     const url = this.#url("blobs/uploads/");
     url.searchParams.set("mount", descriptor.digest);
     url.searchParams.set("from", from.repository);
-    const response = await this.client.send({
-      method: "POST",
-      url,
-      scopes: [...this.#push, `repository:${from.repository}:pull`],
-      what,
-      retry: true,
-    });
+    let response: RegistryResponse;
+    try {
+      response = await this.client.send({
+        method: "POST",
+        url,
+        scopes: [...this.#push, `repository:${from.repository}:pull`],
+        what,
+        retry: true,
+      });
+    } catch (error) {
+      // Not allowed to read the source here: copying the bytes may still work (or fail on the read, with a clearer error).
+      if (isImagewrightError(error) && error.kind === "invalid-input" && (error.input ?? "").startsWith("credentials for ")) return false;
+      throw error;
+    }
     await response.body.dump();
     if (response.status === 201) return true;
     if (response.status === 202) {

@@ -172,10 +172,11 @@ describe("token auth on a real registry with a JWT issuer", () => {
     registry = await startRegistry({
       ports: PORTS,
       auth: "token",
-      users: { builder: password, reader: "reader-password" },
+      users: { builder: password, reader: "reader-password", mover: "mover-password" },
       refreshTokens: { "identity-token-of-builder": "builder" },
-      // `reader` may only pull; `builder` gets what it asks for.
-      grant: (user, scope) => (user === "builder" ? scope.actions : user === "reader" ? scope.actions.filter((a) => a === "pull") : []),
+      // `reader` may only pull; `mover` may do anything but in org/mount-source; `builder` gets what it asks for.
+      grant: (user, scope) =>
+        user === "builder" ? scope.actions : user === "reader" ? scope.actions.filter((a) => a === "pull") : user === "mover" && scope.name !== "org/mount-source" ? scope.actions : [],
     });
     proxy = await startRegistryProxy(registry, PORTS);
   });
@@ -250,6 +251,26 @@ describe("token auth on a real registry with a JWT issuer", () => {
       assert.equal(await target.hasBlob(layer.descriptor), true);
     } finally {
       await client.close();
+    }
+  });
+
+  it("falls back to copying when the account may not read the mount source", async () => {
+    const builder = new RegistryClient({ env: envFor(registry.host, "builder", password) });
+    const mover = new RegistryClient({ env: envFor(registry.host, "mover", "mover-password") });
+    try {
+      const layer = randomBlob(1000);
+      await builder.repository(registry.host, "org/mount-source").putBlob(layer.descriptor, pieces(layer.bytes));
+      const target = mover.repository(registry.host, "org/mover-target");
+      assert.equal(await target.mountBlob(layer.descriptor, mover.repository(registry.host, "org/mount-source")), false);
+      // The caller then copies; reading the source is what fails, naming the scope it lacks.
+      await assert.rejects(mover.repository(registry.host, "org/mount-source").getBlob(layer.descriptor), (error) => {
+        const e = assertRedacted(error, "invalid-input", ["mover-password"]);
+        assert.match(e.message, /denied repository:org\/mount-source:pull to the credentials/);
+        return true;
+      });
+    } finally {
+      await builder.close();
+      await mover.close();
     }
   });
 
