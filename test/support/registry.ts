@@ -89,10 +89,19 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on("exit", () => {
+  const cleanup = (): void => {
     for (const child of running) child.kill("SIGKILL");
     for (const dir of directories) rmSync(dir, { recursive: true, force: true });
-  });
+  };
+  process.on("exit", cleanup);
+  // A test process stopped by a signal (the runner's timeout, Ctrl-C) skips "exit": clean up, then die of the same signal.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    if (process.listenerCount(signal) > 0) continue;
+    process.once(signal, () => {
+      cleanup();
+      process.kill(process.pid, signal);
+    });
+  }
 }
 
 function run(program: string, args: readonly string[]): Promise<string> {
