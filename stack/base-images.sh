@@ -13,6 +13,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=stack/lib.sh
 source "$here/lib.sh"
+stack_lock base-images
 
 cache="$IMAGEWRIGHT_CACHE/base-images"
 crane="$IMAGEWRIGHT_TOOLS/bin/crane"

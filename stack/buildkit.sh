@@ -10,6 +10,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=stack/lib.sh
 source "$here/lib.sh"
+stack_lock buildkit
 
 builder=${IMAGEWRIGHT_BUILDER:-imagewright}
 dir="$STACK_STATE/buildkit"
@@ -32,7 +33,7 @@ if ! "$bin/buildctl" --addr "$socket" debug workers >/dev/null 2>&1; then
   rm -f "$dir/buildkitd.sock"
   # Rootful (runc needs it), but the socket belongs to the caller's group so that
   # buildctl and buildx need no sudo.
-  as_root sh -c 'nohup "$1" --config "$2" --root "$3" --addr "$4" --group "$7" >"$5" 2>&1 & echo $! >"$6"' \
+  as_root sh -c 'nohup "$1" --config "$2" --root "$3" --addr "$4" --group "$7" >"$5" 2>&1 8>&- 9>&- & echo $! >"$6"' \
     buildkitd "$bin/buildkitd" "$dir/buildkitd.toml" "$dir/root" "$socket" "$dir/buildkitd.log" "$dir/pid" "$(id -g)"
   if ! wait_for "buildkitd" 60 "$bin/buildctl" --addr "$socket" debug workers; then
     tail -n 20 "$dir/buildkitd.log" >&2

@@ -10,6 +10,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=stack/lib.sh
 source "$here/lib.sh"
+stack_lock kafka-fixture
 
 scala=2.13
 fixtures="$IMAGEWRIGHT_CACHE/fixtures/kafka"

@@ -16,6 +16,17 @@ as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# stack_lock NAME [FD]: waits for, then holds until the script ends, the lock NAME,
+# so that two runs never do the same work at once (two mmdebstraps into one file, two
+# daemons…). Each part has its own lock, so a long scanner build never holds up the
+# rest. Daemons are started with fds 8 and 9 closed so that they never keep a lock.
+stack_lock() {
+  local name=$1 fd=${2:-9}
+  mkdir -p "$IMAGEWRIGHT_CACHE/locks"
+  eval "exec $fd>>\"\$IMAGEWRIGHT_CACHE/locks/\$name.lock\""
+  flock "$fd"
+}
+
 # engine_api PATH: a GET on the Docker Engine API through its socket. Far cheaper than a
 # docker CLI call (which costs about a second on a busy two-core machine); the warm
 # path of up.sh uses it to stay fast.
@@ -58,7 +69,7 @@ http:
   addr: 127.0.0.1:$port
 YAML
   say "starting registry $name on 127.0.0.1:$port"
-  nohup docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
+  nohup docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 8>&- 9>&- &
   echo $! >"$dir/pid"
   wait_for "registry $name" 30 curl -fsS "http://127.0.0.1:$port/v2/"
 }

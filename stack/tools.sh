@@ -62,6 +62,13 @@ install_entry() {
     [ "$(installed_version "$name" "$module")" = "$version" ] || stale=1
   done
   if [ $stale = 0 ]; then return 0; fi
+  # Another run may be building the same tool: wait for it, then look again.
+  stack_lock "tool-${names%% *}" 8
+  stale=0
+  for name in $names; do
+    [ "$(installed_version "$name" "$module")" = "$version" ] || stale=1
+  done
+  if [ $stale = 0 ]; then exec 8>&-; return 0; fi
   say "building $names $version from the Go module proxy"
   local started=$SECONDS source scratch
   # Build into a scratch GOBIN so a failed build never leaves a half-replaced tool behind.
@@ -78,6 +85,7 @@ install_entry() {
     say "could not build $names $version (log: $log):"
     grep -v '^go: downloading' "$log" | tail -n 15 >&2
     rm -rf "$scratch"
+    exec 8>&-
     return 1
   fi
   for name in $names; do
@@ -87,6 +95,7 @@ install_entry() {
   rm -rf "$scratch" "$log"
   printf '%s %s %ss\n' "$names" "$version" $((SECONDS - started)) >>"$IMAGEWRIGHT_TOOLS/build-times.log"
   say "built $names $version in $((SECONDS - started))s"
+  exec 8>&-
 }
 
 # buildx is found by the docker CLI as a plugin; a symlink keeps one binary.

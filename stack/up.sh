@@ -10,6 +10,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=stack/lib.sh
 source "$here/lib.sh"
+stack_lock up
 
 packages=(docker.io docker-registry skopeo umoci mmdebstrap apache2-utils iptables ca-certificates curl
   openjdk-17-jre-headless maven unzip procps gpg)
@@ -27,7 +28,7 @@ fi
 if ! engine_api /_ping >/dev/null 2>&1; then
   say "starting dockerd"
   mkdir -p "$STACK_STATE"
-  as_root sh -c "nohup dockerd >'$STACK_STATE/dockerd.log' 2>&1 &"
+  as_root sh -c "nohup dockerd >'$STACK_STATE/dockerd.log' 2>&1 8>&- 9>&- &"
   wait_for "dockerd" 60 /usr/bin/docker info
 fi
 
