@@ -137,8 +137,18 @@ export function generateBake(plan: BuildPlan, options: BakeOptions): GeneratedBa
   // Annotations come out sorted without a sort per target (10,000 of them in the benchmark):
   // the shared keys all sort before "version", and title goes where it belongs among them.
   const shared = Object.entries(sharedLabels);
-  const beforeTitle = shared.filter(([key]) => key < TITLE);
-  const afterTitle = shared.filter(([key]) => key > TITLE);
+  const annotationCache = new Map<string, { before: string[]; after: string[] }>();
+  const sharedAnnotations = (level: string): { before: string[]; after: string[] } => {
+    let fixed = annotationCache.get(level);
+    if (fixed === undefined) {
+      const render = ([key, value]: [string, string]): string => `${level}:${key}=${value}`;
+      fixed = { before: shared.filter(([key]) => key < TITLE).map(render), after: shared.filter(([key]) => key > TITLE).map(render) };
+      annotationCache.set(level, fixed);
+    }
+    return fixed;
+  };
+  const targetNames = new Map(entries.map((entry) => [entry.id, entry.name]));
+  const argPrefixes = new Map<string, string>();
   const common: BakeTarget = {
     args: { SOURCE_DATE_EPOCH: String(options.sourceDateEpoch) },
     labels: sharedLabels,
@@ -153,12 +163,8 @@ export function generateBake(plan: BuildPlan, options: BakeOptions): GeneratedBa
     const platforms = options.platforms ?? target.platforms;
     const version = target.tags[0] ?? `${target.productVersion}-${target.imageVersion}`;
     const level = platforms.length > 1 ? "index,manifest" : "manifest";
-    const annotations = [
-      ...beforeTitle.map(([key, value]) => `${level}:${key}=${value}`),
-      `${level}:${TITLE}=${target.image}`,
-      ...afterTitle.map(([key, value]) => `${level}:${key}=${value}`),
-      `${level}:${VERSION}=${version}`,
-    ];
+    const fixed = sharedAnnotations(level);
+    const annotations = [...fixed.before, `${level}:${TITLE}=${target.image}`, ...fixed.after, `${level}:${VERSION}=${version}`];
     const contexts: Record<string, string> = {};
     for (const dependencyId of target.dependencies) {
       const dependency = byId.get(dependencyId);
@@ -166,8 +172,13 @@ export function generateBake(plan: BuildPlan, options: BakeOptions): GeneratedBa
       if (dependency === undefined || skip.has(dependencyId)) continue;
       // The key must be what FROM expands to: the <DEP>_IMAGE argument the plan gave this target
       // (for a release candidate's dependent that is the release reference, not the RC's).
-      const value = `target:${bakeTargetName(dependencyId)}`;
-      const fromArgument = target.buildArgs[`${buildArgPrefix(dependency.image)}_IMAGE`];
+      const value = `target:${targetNames.get(dependencyId) ?? bakeTargetName(dependencyId)}`;
+      let prefix = argPrefixes.get(dependency.image);
+      if (prefix === undefined) {
+        prefix = `${buildArgPrefix(dependency.image)}_IMAGE`;
+        argPrefixes.set(dependency.image, prefix);
+      }
+      const fromArgument = target.buildArgs[prefix];
       if (fromArgument !== undefined) contexts[fromArgument] = value;
       const reference = dependency.references[0];
       if (reference !== undefined && reference !== fromArgument) contexts[reference] = value;
@@ -176,7 +187,8 @@ export function generateBake(plan: BuildPlan, options: BakeOptions): GeneratedBa
       inherits: [COMMON_TARGET],
       context: target.context,
       dockerfile: path.relative(target.context, target.dockerfile),
-      args: options.buildArgs === undefined ? sortedRecord(target.buildArgs) : sortedRecord({ ...target.buildArgs, ...options.buildArgs }),
+      // The plan's order (catalog's own, then imagewright's), deterministic for a given catalog; the user's last.
+      args: options.buildArgs === undefined ? { ...target.buildArgs } : { ...target.buildArgs, ...options.buildArgs },
       tags: [...target.references],
       labels: { [TITLE]: target.image, [VERSION]: version },
       // Annotations go on the index too when several platforms make one.
