@@ -45,6 +45,7 @@ installed_version() {
     return 0
   fi
   local embedded
+  ensure_go
   embedded=$(go version -m "$bin/$name" 2>/dev/null | awk -v m="$module" '$1 == "mod" && $2 == m { print $3; exit }')
   # Recorded, so the next run reads a file instead of starting go.
   if [ -n "$embedded" ]; then printf '%s %s\n' "$module" "$embedded" >"$bin/.$name.version"; fi
@@ -69,6 +70,7 @@ install_entry() {
     [ "$(installed_version "$name" "$module")" = "$version" ] || stale=1
   done
   if [ $stale = 0 ]; then exec 8>&-; return 0; fi
+  ensure_go
   say "building $names $version from the Go module proxy"
   local started=$SECONDS source scratch
   # Build into a scratch GOBIN so a failed build never leaves a half-replaced tool behind.
@@ -107,13 +109,48 @@ install_buildx_plugin() {
   fi
 }
 
+# The Go used when none >= 1.24 is installed: the toolchain as the module proxy serves
+# it (golang.org/toolchain, what `GOTOOLCHAIN` downloads), cached under IMAGEWRIGHT_CACHE.
+go_toolchain=go1.26.8
+
+# ensure_go: a Go >= 1.24 first on PATH (these modules need it; Debian bookworm's
+# golang is 1.19). Called only when something must be built, so warm runs never start go.
+go_ready=""
 ensure_go() {
-  if command -v go >/dev/null 2>&1; then return 0; fi
-  for candidate in /usr/local/go/bin /usr/lib/go/bin; do
-    if [ -x "$candidate/go" ]; then PATH="$candidate:$PATH"; return 0; fi
+  if [ -n "$go_ready" ]; then return 0; fi
+  local candidate version
+  for candidate in "$(command -v go 2>/dev/null || true)" /usr/local/go/bin/go "$IMAGEWRIGHT_CACHE/go/bin/go"; do
+    [ -n "$candidate" ] && [ -x "$candidate" ] || continue
+    version=$("$candidate" env GOVERSION 2>/dev/null || true)
+    if [[ $version =~ ^go1\.([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -ge 24 ]; then
+      PATH="$(dirname "$candidate"):$PATH"
+      go_ready=1
+      return 0
+    fi
   done
-  say "no Go toolchain found: install Go >= 1.24 (these tools need it); Debian bookworm's golang is too old"
-  return 1
+  fetch_go_toolchain
+  PATH="$IMAGEWRIGHT_CACHE/go/bin:$PATH"
+  go_ready=1
+}
+
+fetch_go_toolchain() {
+  local arch proxy scratch
+  case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) arch=$(uname -m) ;; esac
+  proxy=${GOPROXY:-https://proxy.golang.org}
+  proxy=${proxy%%[,|]*}
+  case "$proxy" in off | direct) proxy=https://proxy.golang.org ;; esac
+  local version="v0.0.1-$go_toolchain.linux-$arch"
+  say "no Go >= 1.24 installed: fetching $go_toolchain from $proxy (golang.org/toolchain@$version)"
+  scratch=$(mktemp -d "$IMAGEWRIGHT_CACHE/.go.XXXXXX")
+  curl -fsSL "$proxy/golang.org/toolchain/@v/$version.zip" -o "$scratch/toolchain.zip"
+  unzip -q "$scratch/toolchain.zip" -d "$scratch"
+  # Module zips keep no file modes; the go command marks the same files executable when it unpacks a toolchain.
+  local root="$scratch/golang.org/toolchain@$version"
+  chmod -R a+rX "$root"
+  chmod a+x "$root"/bin/* "$root"/pkg/tool/*/*
+  rm -rf "$IMAGEWRIGHT_CACHE/go"
+  mv "$root" "$IMAGEWRIGHT_CACHE/go"
+  rm -rf "$scratch"
 }
 
 what=${1:-core}
@@ -124,7 +161,6 @@ case "$what" in
   *) say "usage: stack/tools.sh [core|scanners|all]"; exit 2 ;;
 esac
 
-ensure_go
 failed=()
 for entry in "${entries[@]}"; do
   install_entry "$entry" || failed+=("${entry%%|*}")
