@@ -3,7 +3,7 @@
 # pinned versions, into $IMAGEWRIGHT_TOOLS/bin; a tool whose binary already
 # carries the pinned module version is skipped, so a warm run costs milliseconds.
 #
-#   stack/tools.sh            core tools: crane, regctl, buildx (+ docker CLI plugin), buildkitd, buildctl
+#   stack/tools.sh            core tools: crane, regctl, buildx (+ docker CLI plugin), buildkitd, buildctl, registry (Distribution v3)
 #   stack/tools.sh scanners   trivy, grype, osv-scanner, syft (issue 6; slow, not in the default run)
 #   stack/tools.sh all        both
 set -euo pipefail
