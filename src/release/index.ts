@@ -20,3 +20,6 @@ export {
   type TestFacts,
 } from "./record.ts";
 export { candidateTag, productImages, readCandidateTag, releaseTags, requireCandidateTag, type CandidateReading } from "./tags.ts";
+export { parseArtifactUrl, publishedSha512, verifyArtifact, type VerifiedArtifact } from "./artifact.ts";
+export { cutCandidate, type CandidateImage, type CandidateRequest, type EvaluationReport } from "./candidate.ts";
+export { renderHtml, renderMarkdown, reportJson, writeReport } from "./report.ts";

@@ -31,7 +31,7 @@ const imageFacts = z.object({
 
 const testFacts = z.object({
   suite: z.string(),
-  status: z.enum(["passed", "failed"]),
+  status: z.enum(["passed", "failed", "not-run"]),
   counts: z.object({ passed: z.number(), failed: z.number(), skipped: z.number() }),
   steps: z.array(z.object({ id: z.string(), title: z.string(), status: z.string(), durationMs: z.number(), reason: z.string().optional() })),
   durationMs: z.number(),
@@ -175,7 +175,8 @@ export async function candidateRecordOf(store: RegistryRepository, digest: strin
 /** What stands between a candidate and its release, in words; empty when nothing does. */
 export function releaseProblems(record: CandidateRecord): string[] {
   const problems: string[] = [];
-  if (record.tests.status !== "passed") {
+  if (record.tests.status === "not-run") problems.push("no test suite ran (the catalog names none for this image)");
+  else if (record.tests.status !== "passed") {
     const failed = record.tests.steps.filter((s) => s.status === "failed").map((s) => s.id);
     problems.push(`the ${record.tests.suite} suite failed (${failed.join(", ") || `${record.tests.counts.failed} step(s)`})`);
   }

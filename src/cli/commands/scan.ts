@@ -47,7 +47,7 @@ function usage(message: string, input: string, hint?: string): ImagewrightError 
   return new ImagewrightError("usage", message, { input, ...(hint === undefined ? {} : { hint }) });
 }
 
-function parseScanners(text: string): ScannerName[] {
+export function parseScanners(text: string): ScannerName[] {
   const names = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
   for (const name of names) {
     if (!(SCANNER_NAMES as readonly string[]).includes(name)) throw usage(`unknown scanner ${JSON.stringify(name)}`, `--scanners ${text}`, `one or more of ${SCANNER_NAMES.join(", ")}`);
@@ -76,7 +76,7 @@ export function parseAge(text: string): number {
   return Number(match[1]) * unit;
 }
 
-function parseSeverity(text: string): Severity | "none" {
+export function parseSeverity(text: string): Severity | "none" {
   const value = text.toLowerCase();
   if (value === "none" || (SEVERITIES as readonly string[]).includes(value)) return value as Severity | "none";
   throw usage(`--fail-on ${JSON.stringify(text)} is not a severity`, `--fail-on ${text}`, `one of ${[...SEVERITIES].reverse().join(", ")}, none`);
