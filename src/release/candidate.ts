@@ -8,9 +8,9 @@ import { bakeBuild, imageSize } from "../build/bake-build.ts";
 import { resolveSourceDateEpoch } from "../build/epoch.ts";
 import { planBuild } from "../build/index.ts";
 import { repositoryOf } from "../catalog/index.ts";
-import type { Catalog, CatalogImage } from "../catalog/index.ts";
+import type { Catalog, CatalogImage, CatalogVersion } from "../catalog/index.ts";
 import { ImagewrightError, isImagewrightError } from "../errors/index.ts";
-import { formatPlatform, isAttestation, parseManifest } from "../oci/index.ts";
+import { formatPlatform, isAttestation, parseManifest, parseRegistryReference } from "../oci/index.ts";
 import type { Descriptor } from "../oci/index.ts";
 import type { RegistryClient, RegistryRepository } from "../registry/index.ts";
 import { scanImages, severityRank } from "../scan/index.ts";
@@ -120,6 +120,29 @@ async function chooseRc(request: CandidateRequest, images: readonly CatalogImage
   return request.rc;
 }
 
+/**
+ * Images the catalog's own build arguments name (`GRAALVM_IMAGE` for kafka-native) must
+ * exist before minutes of building start: a candidate is all of its images or none.
+ */
+async function requireBuilderImages(client: RegistryClient, versions: readonly CatalogVersion[]): Promise<void> {
+  for (const version of versions) {
+    for (const [name, value] of Object.entries(version.buildArgs)) {
+      if (!name.endsWith("_IMAGE")) continue;
+      const reference = parseRegistryReference(value);
+      try {
+        await client.repository(reference.registry, reference.repository).resolve(reference.digest ?? reference.tag ?? "latest");
+      } catch (error) {
+        if (!(isImagewrightError(error) && error.kind === "not-found")) throw error;
+        throw new ImagewrightError("unavailable", `${version.image} ${version.productVersion} is built with ${name}=${value}, which the registry does not have`, {
+          input: `build argument ${name} of ${version.image} ${version.productVersion}`,
+          place: version.place(),
+          hint: `push that image first (docs/kafka.md), or leave ${version.image} out of this candidate with --image <each other image>`,
+        });
+      }
+    }
+  }
+}
+
 /** Digest, size and platforms of what the registry holds at `descriptor`. */
 async function imageFacts(store: RegistryRepository, image: string, tag: string, descriptor: Descriptor): Promise<ImageFacts> {
   const stored = await store.getManifest(descriptor.digest);
@@ -168,6 +191,7 @@ export async function cutCandidate(request: CandidateRequest): Promise<Evaluatio
   const tags = new Map(images.map((image) => [image.name, candidateTag(catalog.tagScheme, image.byProductVersion.get(request.productVersion)!, rc)]));
   say(`release candidate ${rc} of ${request.product} ${request.productVersion}: ${images.map((i) => `${stores.get(i.name)!.reference(tags.get(i.name)!)}`).join(", ")}`);
 
+  await requireBuilderImages(client, images.map((image) => image.byProductVersion.get(request.productVersion)!));
   say(`verifying ${request.artifactUrl}`);
   let artifact: VerifiedArtifact;
   try {
