@@ -17,7 +17,7 @@ import { dependencyOrder } from "./graph.ts";
 import { FolderConfinement } from "./paths.ts";
 import { catalogFileSchema, IMAGE_NAME, imageFileSchema, KNOWN_KEYS } from "./schema.ts";
 import type { CatalogFile, ImageFile } from "./schema.ts";
-import { displayPath, formatPath, YamlSource } from "./source.ts";
+import { displayPath, YamlSource } from "./source.ts";
 import type { CatalogProblem, PathSegment } from "./source.ts";
 import type { Artifact, Catalog, CatalogImage, CatalogVersion, Dependency, Support } from "./model.ts";
 
@@ -78,7 +78,7 @@ class CatalogLoader {
   private readonly problems: CatalogProblem[] = [];
   /** Where each dependency is declared, to point at it when it names nothing in the catalog. */
   private readonly declarations = new Map<Dependency, { source: YamlSource; path: PathSegment[] }>();
-  private readonly checkedTemplates = new Map<string, boolean>();
+  private readonly checkedTemplates = new WeakMap<object, boolean>();
   private readonly confinement = new FolderConfinement();
   private readonly root: string;
   private readonly file: string;
@@ -320,7 +320,13 @@ class CatalogLoader {
       tag,
       dockerfile,
       context,
-      buildArgs: { ...data.buildArgs, ...entry.buildArgs },
+      // Shared, not copied, when only one level sets any: build args are read-only.
+      buildArgs:
+        entry.buildArgs === undefined
+          ? (data.buildArgs ?? NO_BUILD_ARGS)
+          : data.buildArgs === undefined
+            ? entry.buildArgs
+            : { ...data.buildArgs, ...entry.buildArgs },
       dependencies,
       platforms: entry.platforms ?? data.platforms ?? settings.platforms,
       support: support(entry.support),
@@ -354,32 +360,28 @@ class CatalogLoader {
     return undefined;
   }
 
+  /**
+   * Fills in an artifact's URL templates. A template object (the image's, shared by its
+   * versions, or a version's own) is checked once, with the first version's values:
+   * product and image versions only hold letters, digits, `.`, `-` and `+`, which keep a
+   * valid URL valid; and a bad template is reported once, not once per version.
+   */
   private artifact(
     source: YamlSource,
     path: PathSegment[],
     template: { url: string; checksumUrl?: string | undefined },
     values: Record<"productVersion" | "imageVersion", string>,
   ): Artifact | undefined {
-    const url = this.urlTemplate(source, [...path, "url"], template.url, values);
-    const checksumUrl =
-      template.checksumUrl === undefined ? undefined : this.urlTemplate(source, [...path, "checksumUrl"], template.checksumUrl, values);
-    if (url === undefined || (template.checksumUrl !== undefined && checksumUrl === undefined)) return undefined;
-    return checksumUrl === undefined ? { url } : { url, checksumUrl };
-  }
-
-  /**
-   * Fills in a URL template. A template is checked once, with the first version's values:
-   * product and image versions only hold letters, digits, `.`, `-` and `+`, which keep a
-   * valid URL valid, and a bad template is reported once, not once per version.
-   */
-  private urlTemplate(source: YamlSource, path: PathSegment[], template: string, values: Record<"productVersion" | "imageVersion", string>): string | undefined {
-    const key = `${source.file}\u0000${formatPath(path)}\u0000${template}`;
-    let valid = this.checkedTemplates.get(key);
+    let valid = this.checkedTemplates.get(template);
     if (valid === undefined) {
-      valid = this.checkUrlTemplate(source, path, template, values);
-      this.checkedTemplates.set(key, valid);
+      const url = this.checkUrlTemplate(source, [...path, "url"], template.url, values);
+      const checksum = template.checksumUrl === undefined || this.checkUrlTemplate(source, [...path, "checksumUrl"], template.checksumUrl, values);
+      valid = url && checksum;
+      this.checkedTemplates.set(template, valid);
     }
-    return valid ? template.replaceAll("{productVersion}", values.productVersion).replaceAll("{imageVersion}", values.imageVersion) : undefined;
+    if (!valid) return undefined;
+    const fill = (text: string): string => text.replaceAll("{productVersion}", values.productVersion).replaceAll("{imageVersion}", values.imageVersion);
+    return template.checksumUrl === undefined ? { url: fill(template.url) } : { url: fill(template.url), checksumUrl: fill(template.checksumUrl) };
   }
 
   private checkUrlTemplate(source: YamlSource, path: PathSegment[], template: string, values: Record<string, string>): boolean {
@@ -412,39 +414,40 @@ class CatalogLoader {
     for (const image of catalog.images) {
       for (const version of image.versions) {
         for (const dependency of version.dependencies) {
-          const target = catalog.byName.get(dependency.image);
-          const problem = (message: string): CatalogProblem => {
-            const declared = this.declarations.get(dependency)!;
-            return declared.source.problem(declared.path, message, "key");
-          };
-          if (target === undefined) {
-            const known = catalog.images.map((i) => i.name).join(", ");
-            this.problems.push(problem(`${version.image} ${version.productVersion} depends on unknown image "${dependency.image}" (the catalog has: ${known})`));
-          } else {
-            const used = target.byProductVersion.get(dependency.productVersion);
-            if (used === undefined) {
-              const known = target.versions.map((v) => v.productVersion).join(", ");
-              this.problems.push(
-                problem(`${version.image} ${version.productVersion} depends on ${dependency.image} ${dependency.productVersion}, which the catalog does not have (${dependency.image} has: ${known})`),
-              );
-              continue;
-            }
-            // An image is built on its dependency for each of its platforms, so the dependency must exist for all of them.
-            const missing = version.platforms.filter((platform) => !used.platforms.includes(platform));
-            if (missing.length > 0) {
-              this.problems.push(
-                problem(`${version.image} ${version.productVersion} is built for ${missing.join(", ")}, but its dependency ${dependency.image} ${dependency.productVersion} only for ${used.platforms.join(", ")}`),
-              );
-            }
-          }
+          const message = this.dependencyProblem(catalog, version, dependency);
+          if (message === undefined) continue;
+          const declared = this.declarations.get(dependency)!;
+          this.problems.push(declared.source.problem(declared.path, message, "key"));
         }
       }
     }
   }
+
+  /** What is wrong with one dependency, if anything. */
+  private dependencyProblem(catalog: Catalog, version: CatalogVersion, dependency: Dependency): string | undefined {
+    const who = `${version.image} ${version.productVersion}`;
+    const target = catalog.byName.get(dependency.image);
+    if (target === undefined) {
+      return `${who} depends on unknown image "${dependency.image}" (the catalog has: ${catalog.images.map((i) => i.name).join(", ")})`;
+    }
+    const used = target.byProductVersion.get(dependency.productVersion);
+    if (used === undefined) {
+      const known = target.versions.map((v) => v.productVersion).join(", ");
+      return `${who} depends on ${dependency.image} ${dependency.productVersion}, which the catalog does not have (${dependency.image} has: ${known})`;
+    }
+    // An image is built on its dependency for each of its platforms, so the dependency must exist for all of them.
+    if (version.platforms === used.platforms || version.platforms.every((platform) => used.platforms.includes(platform))) return undefined;
+    const missing = version.platforms.filter((platform) => !used.platforms.includes(platform));
+    return `${who} is built for ${missing.join(", ")}, but its dependency ${dependency.image} ${dependency.productVersion} only for ${used.platforms.join(", ")}`;
+  }
+
 }
 
+const SUPPORTED: Support = Object.freeze({ status: "supported" });
+const NO_BUILD_ARGS: Readonly<Record<string, string>> = Object.freeze({});
+
 function support(value: ImageFile["versions"][number]["support"]): Support {
-  if (value === undefined) return { status: "supported" };
+  if (value === undefined) return SUPPORTED;
   if (typeof value === "string") return { status: value };
   return value.endOfLife === undefined ? { status: value.status } : { status: value.status, endOfLife: value.endOfLife };
 }
