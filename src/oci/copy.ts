@@ -4,7 +4,7 @@
 // so no tag ever points at something incomplete.
 
 import { Transform } from "node:stream";
-import type { TransformCallback } from "node:stream";
+import type { Readable, TransformCallback } from "node:stream";
 import { ImagewrightError } from "../errors/index.ts";
 import { isAttestation, isImageMediaType, isIndexMediaType, parseManifest } from "./manifest.ts";
 import type { Descriptor, ImageStore, Platform } from "./model.ts";
@@ -73,7 +73,7 @@ async function inParallel<T>(items: readonly T[], limit: number, work: (item: T)
   if (rejected) throw (rejected).reason;
 }
 
-/** Counts bytes as they stream by, for progress and the result's totals. */
+/** Counts bytes as they stream by, for progress events (left out when nobody listens). */
 class ByteCounter extends Transform {
   bytes = 0;
   private readonly report: (bytes: number) => void;
@@ -208,12 +208,16 @@ async function transfer(source: ImageStore, sourceReference: string, destination
       outcome = "mounted";
       bytesMounted += blob.size;
     } else {
-      const counter = new ByteCounter((bytes) => emit({ type: "blob-progress", descriptor: blob, bytes }));
       const content = await source.getBlob(blob);
-      content.on("error", (error) => counter.destroy(error));
+      let stream: Readable = content;
+      if (options.onProgress !== undefined) {
+        const counter = new ByteCounter((bytes) => emit({ type: "blob-progress", descriptor: blob, bytes }));
+        content.on("error", (error) => counter.destroy(error));
+        stream = content.pipe(counter);
+      }
       try {
         // ImageStore.getBlob streams are verified: the destination need not hash them again.
-        await destination.putBlob(blob, content.pipe(counter), { verified: true });
+        await destination.putBlob(blob, stream, { verified: true });
       } catch (error) {
         // A destination that gave up must not leave the source's connection or file open.
         content.destroy();

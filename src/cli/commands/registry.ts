@@ -287,7 +287,7 @@ Examples:
 ${REFERENCE_FORMS}`,
     )
     .action(async (sourceText: string, destinationText: string, options: { platform: Platform[]; concurrency: number }, command: Command) => {
-      const { json } = outputOptions(command);
+      const { json, quiet } = outputOptions(command);
       const result = await withClient(async ({ client, oci }) => {
         const source = await oci.openLocation(sourceText, { client });
         const destination = await oci.openLocation(destinationText, { client, forWriting: true });
@@ -295,7 +295,7 @@ ${REFERENCE_FORMS}`,
         return oci.copy(source.store, source.reference, destination.store, destination.reference, {
           platforms: options.platform,
           concurrency: options.concurrency,
-          ...(json ? {} : { onProgress: copyProgress(command) }),
+          ...(json || quiet ? {} : { onProgress: copyProgress(command) }),
         });
       });
       answer(command, result, renderCopy);
