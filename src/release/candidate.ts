@@ -14,7 +14,7 @@ import { formatPlatform, isAttestation, parseManifest, parseRegistryReference } 
 import type { Descriptor } from "../oci/index.ts";
 import type { RegistryClient, RegistryRepository } from "../registry/index.ts";
 import { scanImages, severityRank } from "../scan/index.ts";
-import type { ScannerName, ScannerSetup, Severity } from "../scan/index.ts";
+import type { IgnoreEntry, ScannerName, ScannerSetup, Severity } from "../scan/index.ts";
 import { runNamedSuite } from "../verify/index.ts";
 import type { SuiteReport } from "../verify/index.ts";
 import type { VerifiedArtifact } from "./artifact.ts";
@@ -38,7 +38,7 @@ export interface CandidateRequest {
   images?: readonly string[];
   /** buildx builder (default: the stack's `imagewright`). */
   builder?: string;
-  scan: { scanners: readonly ScannerName[]; setup: ScannerSetup; failOn: Severity | "none" };
+  scan: { scanners: readonly ScannerName[]; setup: ScannerSetup; failOn: Severity | "none"; ignores?: readonly IgnoreEntry[] };
   /** Suite steps to run per image (all when absent), for images whose binary cannot do every step. */
   steps?: Readonly<Record<string, readonly string[]>>;
   now?: Date;
@@ -258,21 +258,26 @@ export async function cutCandidate(request: CandidateRequest): Promise<Evaluatio
       scanners: request.scan.scanners,
       setup: request.scan.setup,
       failOn: request.scan.failOn,
-      ignores: [],
+      ignores: request.scan.ignores ?? [],
       state: undefined,
       sbom: false,
       client,
       progress: (line) => say(`${image.name}: ${line}`),
     });
     const counts: Record<string, number> = {};
+    const ignored: ScanFacts["ignored"] = [];
     for (const scan of scanned.images) {
-      for (const finding of scan.findings) if (finding.ignored === undefined) counts[finding.severity] = (counts[finding.severity] ?? 0) + 1;
+      for (const finding of scan.findings) {
+        if (finding.ignored === undefined) counts[finding.severity] = (counts[finding.severity] ?? 0) + 1;
+        else ignored.push({ id: finding.id, package: finding.package.name, severity: finding.severity, reason: finding.ignored.reason });
+      }
     }
     const scan: ScanFacts = {
       gate: scanned.gate.outcome,
       failOn: request.scan.failOn,
       scanners: [...request.scan.scanners],
       counts: Object.fromEntries(Object.entries(counts).sort((a, b) => severityRank(b[0] as Severity) - severityRank(a[0] as Severity))),
+      ignored,
       reasons: scanned.gate.reasons,
     };
     say(`${image.name}: scan gate ${scan.gate}`);

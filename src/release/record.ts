@@ -42,6 +42,8 @@ const scanFacts = z.object({
   failOn: z.string(),
   scanners: z.array(z.string()),
   counts: z.record(z.string(), z.number()),
+  /** Findings an ignore file accepted (id, package, its reason): they stay visible to the voters. */
+  ignored: z.array(z.object({ id: z.string(), package: z.string(), severity: z.string(), reason: z.string() })).default([]),
   reasons: z.array(z.string()),
 });
 

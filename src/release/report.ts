@@ -55,6 +55,7 @@ export function renderMarkdown(report: EvaluationReport): string {
   lines.push("## Scan", "");
   for (const image of report.images) {
     lines.push(`- ${image.image}: ${scanCell(image)} with ${image.scan.scanners.join(", ")}${image.scan.reasons.length > 0 ? ` — ${image.scan.reasons.join("; ")}` : ""}`);
+    for (const finding of image.scan.ignored) lines.push(`  - accepted ${finding.severity} ${finding.id} in ${finding.package}: ${finding.reason}`);
   }
   lines.push(
     "",
@@ -97,6 +98,7 @@ export function renderHtml(report: EvaluationReport): string {
 <h2>Images</h2><table><tr><th>image</th><th>tag</th><th>digest</th><th>size</th><th>platforms</th><th>tests</th><th>scan</th></tr>
 ${rows}</table>
 <h2>Tests</h2>${steps}
+<h2>Accepted findings</h2><ul>${report.images.flatMap((i) => i.scan.ignored.map((f) => `<li>${escape(i.image)}: ${escape(f.severity)} ${escape(f.id)} in ${escape(f.package)}: ${escape(f.reason)}</li>`)).join("") || "<li>none</li>"}</ul>
 <h2>Inputs</h2><ul><li>artifact: <code>${escape(report.inputs.artifactUrl)}</code></li><li>checksum: <code>${escape(report.inputs.checksumUrl)}</code></li><li>sha512: <code>${escape(report.inputs.sha512)}</code></li><li>catalog revision: <code>${escape(report.inputs.catalogRevision)}</code>${report.inputs.catalogDirty ? " (with uncommitted changes)" : ""}</li></ul>
 <h2>Release records</h2><ul>${report.images.map((i) => `<li>${escape(i.image)}: <code>${escape(i.record)}</code></li>`).join("")}</ul>
 ${problems.length > 0 ? `<h2>Problems</h2><ul>${problems.join("")}</ul>` : ""}

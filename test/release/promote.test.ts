@@ -59,7 +59,7 @@ function candidateRecord(digest: string, rcTag: string, passed: boolean): Candid
       steps: [{ id: "ready", title: "broker becomes ready", status: passed ? "passed" : "failed", durationMs: 1 }],
       durationMs: 1,
     },
-    scan: { gate: "passed", failOn: "high", scanners: ["trivy"], counts: {}, reasons: [] },
+    scan: { gate: "passed", failOn: "high", scanners: ["trivy"], counts: {}, ignored: [], reasons: [] },
     inputs: { artifactUrl: "http://127.0.0.1/kafka.tgz", checksumUrl: "http://127.0.0.1/kafka.tgz.sha512", sha512: "0".repeat(128), catalogRevision: "test", catalogDirty: false },
   };
 }

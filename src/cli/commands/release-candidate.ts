@@ -7,7 +7,7 @@ import { ImagewrightError } from "../../errors/index.ts";
 import { RegistryClient } from "../../registry/index.ts";
 import { cutCandidate, reportJson, writeReport } from "../../release/index.ts";
 import type { EvaluationReport } from "../../release/index.ts";
-import { SCANNER_NAMES, SEVERITIES } from "../../scan/index.ts";
+import { loadIgnoreFile, SCANNER_NAMES, SEVERITIES } from "../../scan/index.ts";
 import { answer, humanBytes, progress, table } from "../output.ts";
 import { CATALOG_OPTION_HELP, catalogFromOptions } from "./catalog.ts";
 import { parseAge, parseScanners, parseSeverity } from "./scan.ts";
@@ -38,6 +38,7 @@ interface CandidateOptions {
   dbRoot?: string;
   maxDbAge: string;
   failOn: string;
+  ignoreFile?: string;
   steps?: string[];
 }
 
@@ -76,6 +77,7 @@ export function registerCandidate(release: Command): void {
     .option("--db-root <dir>", "a folder with one database folder per scanner (default: $IMAGEWRIGHT_SCANNER_DB)")
     .option("--max-db-age <duration>", "a database built longer ago than this is stale (24h, 3d)", "72h")
     .option("--fail-on <severity>", `scan gate threshold: ${[...SEVERITIES].reverse().join(", ")} or none`, "high")
+    .option("--ignore-file <file>", "accepted findings, each with a reason and an expiry date (listed in the report)")
     .option("--steps <image=ids>", "run only these suite steps for an image (repeatable), e.g. kafka-native=ready,topic,produce,consume", collect)
     .addHelpText("after", RC_HELP)
     .action(async (product: string, productVersion: string, options: CandidateOptions, command: Command) => {
@@ -96,6 +98,7 @@ export function registerCandidate(release: Command): void {
           scan: {
             scanners: parseScanners(options.scanners),
             failOn: parseSeverity(options.failOn),
+            ignores: options.ignoreFile === undefined ? [] : await loadIgnoreFile(options.ignoreFile),
             setup: { databases: {}, ...(dbRoot === undefined || dbRoot === "" ? {} : { databaseRoot: dbRoot }), maxDatabaseAgeMs: parseAge(options.maxDbAge), now: new Date(), env: process.env },
           },
           ...(options.steps === undefined ? {} : { steps: parseSteps(options.steps) }),
