@@ -55,6 +55,8 @@ export interface BuiltTarget {
   mediaType?: string;
   /** Compressed bytes of every distinct config and layer blob the image (all platforms) refers to. */
   size?: number;
+  /** Seconds of BuildKit steps of this target (parallel steps overlap; see StepTimes). */
+  buildSeconds?: number;
 }
 
 export interface BakeBuildSummary {
@@ -141,11 +143,12 @@ export async function bakeBuild(request: BakeBuildRequest): Promise<BakeBuildSum
       const result = byName.get(entry.name);
       let extra: Partial<BuiltTarget> = {};
       if (result?.digest !== undefined) extra = { digest: result.digest, ...(result.mediaType === undefined ? {} : { mediaType: result.mediaType }) };
+      if (result !== undefined) extra.buildSeconds = result.stepSeconds;
       if (layout !== undefined && entry.ociDirectory !== undefined) {
         const built = await OciLayout.open(entry.ociDirectory);
         for (const tag of target.tags) await copy(built, result?.digest ?? "", layout, tag);
         const descriptor = await layout.resolve(target.tags[0]!);
-        extra = { digest: descriptor.digest, mediaType: descriptor.mediaType, size: await imageSize(layout, descriptor) };
+        extra = { ...extra, digest: descriptor.digest, mediaType: descriptor.mediaType, size: await imageSize(layout, descriptor) };
       } else if (request.push === true && result?.digest !== undefined) {
         const store = storeOf(request.client, target);
         extra.size = await imageSize(store, await store.resolve(result.digest));

@@ -236,6 +236,38 @@ export interface BakeTargetResult {
   mediaType?: string;
   size?: number;
   imageNames: string[];
+  /**
+   * Seconds of BuildKit steps attributed to this target in buildx's progress. Steps of
+   * different targets run in parallel, so these overlap and need not add up to the wall time.
+   */
+  stepSeconds: number;
+}
+
+/**
+ * Attributes BuildKit's plain progress to bake targets: bake prefixes a step with its
+ * target (`#12 [kafka-4_1_0 2/5] RUN …`), and `#12 DONE 3.4s` ends it.
+ */
+export class StepTimes {
+  readonly #targets: ReadonlySet<string>;
+  readonly #stepTarget = new Map<string, string>();
+  readonly seconds = new Map<string, number>();
+
+  constructor(targets: readonly string[]) {
+    this.#targets = new Set(targets);
+  }
+
+  line(text: string): void {
+    const named = /^#(\d+) \[([A-Za-z0-9_-]+)[\] ]/.exec(text);
+    if (named !== null && this.#targets.has(named[2]!)) {
+      this.#stepTarget.set(named[1]!, named[2]!);
+      return;
+    }
+    const done = /^#(\d+) DONE (\d+(?:\.\d+)?)s$/.exec(text);
+    if (done === null) return;
+    // A bake of one target does not prefix its steps.
+    const target = this.#stepTarget.get(done[1]!) ?? (this.#targets.size === 1 ? [...this.#targets][0] : undefined);
+    if (target !== undefined) this.seconds.set(target, (this.seconds.get(target) ?? 0) + Number(done[2]));
+  }
 }
 
 export interface RunBakeOptions {
@@ -272,7 +304,14 @@ export async function runBake(generated: GeneratedBake, options: RunBakeOptions 
     const outputs = new Set(generated.entries.flatMap((entry) => (entry.ociDirectory === undefined ? [] : [path.dirname(entry.ociDirectory)])));
     for (const output of outputs) args.push(`--allow=fs.write=${output}`);
     args.push(...generated.entries.map((entry) => entry.name));
-    const tail = await runStreaming(program!, args, options);
+    const steps = new StepTimes(generated.entries.map((entry) => entry.name));
+    const tail = await runStreaming(program!, args, {
+      ...options,
+      onLine: (line) => {
+        steps.line(line);
+        options.onLine?.(line);
+      },
+    });
     if (tail.code !== 0) {
       const error = lastError(tail.lines);
       // Engines before BuildKit 0.10 (Debian's Docker 20.10) cannot take target: contexts.
@@ -301,6 +340,7 @@ export async function runBake(generated: GeneratedBake, options: RunBakeOptions 
         ...(descriptor?.mediaType === undefined ? {} : { mediaType: descriptor.mediaType }),
         ...(descriptor?.size === undefined ? {} : { size: descriptor.size }),
         imageNames: typeof names === "string" ? names.split(",").filter((n) => n !== "") : [],
+        stepSeconds: Math.round((steps.seconds.get(entry.name) ?? 0) * 10) / 10,
       };
     });
   } finally {

@@ -21,7 +21,7 @@ const EXAMPLE = fileURLToPath(new URL("../../examples/catalog", import.meta.url)
 const BUILDER = process.env.IMAGEWRIGHT_BUILDER ?? "imagewright";
 
 interface Summary {
-  targets: { id: string; status: string; reason: string; tags: string[]; digest?: string; size?: number }[];
+  targets: { id: string; status: string; reason: string; tags: string[]; digest?: string; size?: number; buildSeconds?: number }[];
   bakeFile: { group: { default: { targets: string[] } } };
 }
 
@@ -97,6 +97,7 @@ describe("imagewright build with BuildKit", () => {
       const repository = client.repository(registry.host, `acme/${target.id.split("-")[0]}`);
       assert.equal((await repository.resolve(target.tags[0]!)).digest, target.digest, `${target.id}: reported digest is what the tag points at`);
       assert.ok((target.size ?? 0) > 0);
+      assert.ok((target.buildSeconds ?? 0) > 0, `${target.id}: BuildKit steps were timed`);
     }
     // The server was built FROM the runtime of this same bake: its layers start with the runtime's.
     const runtimeImage = await amd64Manifest(client.repository(registry.host, "acme/runtime"), "8_acme0.2.0");

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { bakeTargetName, COMMON_TARGET, generateBake, type BakeOptions } from "../../src/build/bake.ts";
+import { bakeTargetName, COMMON_TARGET, generateBake, StepTimes, type BakeOptions } from "../../src/build/bake.ts";
 import { planBuild, type BuildPlan } from "../../src/build/index.ts";
 import { loadCatalog, type Catalog } from "../../src/catalog/index.ts";
 import { ImagewrightError } from "../../src/errors/index.ts";
@@ -209,5 +209,30 @@ describe("bake file from a plan", () => {
     const file = generateBake(planBuild(other, { kind: "git-tag", gitTag: "server2.0.0_acme0.3.0" }), { ...push, cache: { kind: "registry" } }).file;
     assert.deepEqual(file.target["server-2_0_0"]!.contexts, { "127.0.0.1:15499/acme/runtime:8_acme0.2.0": "target:runtime-8" });
     assert.deepEqual(file.target["server-2_0_0"]!["cache-from"], ["type=registry,ref=127.0.0.1:15499/acme/server:buildcache"]);
+  });
+
+  test("buildx's plain progress is attributed to bake targets by step number", () => {
+    const times = new StepTimes(["base-1", "app-2_0_0"]);
+    for (const line of [
+      "#1 [internal] load local bake definitions",
+      "#1 DONE 0.0s",
+      "#2 [base-1 internal] load build definition from Dockerfile",
+      "#2 DONE 0.5s",
+      "#4 [app-2_0_0 internal] load build definition from Dockerfile",
+      "#5 [base-1 1/1] COPY base.txt /base.txt",
+      "#4 DONE 0.2s",
+      "#5 DONE 1.25s",
+      "#9 [app-2_0_0] exporting to image",
+      "#9 pushing layers 0.3s done",
+      "#9 DONE 2.0s",
+    ]) {
+      times.line(line);
+    }
+    assert.equal(times.seconds.get("base-1"), 1.75);
+    assert.equal(times.seconds.get("app-2_0_0"), 2.2);
+    const single = new StepTimes(["only"]);
+    single.line("#3 [2/3] RUN make");
+    single.line("#3 DONE 4.0s");
+    assert.equal(single.seconds.get("only"), 4);
   });
 });

@@ -265,6 +265,7 @@ function renderBuild(summary: BakeBuildSummary): string {
       { header: "TAGS", value: (t) => t.tags.join(", ") },
       { header: "DIGEST", value: (t) => t.digest ?? "-" },
       { header: "SIZE", value: (t) => (t.size === undefined ? "-" : humanBytes(t.size)), align: "right" },
+      { header: "STEPS", value: (t) => (t.buildSeconds === undefined ? "-" : `${t.buildSeconds.toFixed(1)} s`), align: "right" },
     ]),
   ];
   if (!summary.dryRun) lines.push(`bake ${summary.bakeMs} ms, total ${summary.durationMs} ms`);
