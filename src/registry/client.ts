@@ -3,7 +3,7 @@
 // safe to repeat. Repositories (./repository.ts) build on `send`.
 
 import type { IncomingHttpHeaders } from "node:http";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Agent } from "undici";
 import { ImagewrightError } from "../errors/index.ts";
@@ -19,8 +19,10 @@ export interface RegistryClientOptions extends CredentialLookup {
   /** Hosts reached over plain HTTP besides loopback ones; IMAGEWRIGHT_INSECURE_REGISTRIES adds more. */
   insecure?: readonly string[];
   retry?: Partial<RetryPolicy>;
-  /** Blobs up to this size go up in one PUT; larger ones in PATCH chunks of this size. Default 16 MiB. */
-  chunkSize?: number;
+  /** Blobs up to this size go up in one PUT (held in memory); larger ones stream in a PATCH. Default 1 MiB. */
+  monolithicLimit?: number;
+  /** Bytes of a streamed upload kept to resume it after a failure. Default 16 MiB. */
+  resumeWindow?: number;
   /** Largest manifest accepted from a registry. Default 4 MiB. */
   manifestLimit?: number;
   /** Page size asked for when listing tags and the catalog. Default 1000. */
@@ -36,7 +38,8 @@ export interface RegistryRequest {
   method: HttpMethod;
   url: URL;
   headers?: Record<string, string>;
-  body?: Uint8Array | string;
+  /** Bytes, or a one-pass stream (never re-sent: no retries, no answer to a 401 challenge). */
+  body?: Uint8Array | string | Readable;
   /** Token scopes the request needs, e.g. `repository:org/kafka:pull`. */
   scopes: readonly string[];
   /** The request in the user's words, for errors: `manifest 127.0.0.1:5000/org/kafka:3.7.0`. */
@@ -60,7 +63,8 @@ const MIB = 1024 * 1024;
 
 export class RegistryClient {
   readonly retry: RetryPolicy;
-  readonly chunkSize: number;
+  readonly monolithicLimit: number;
+  readonly resumeWindow: number;
   readonly manifestLimit: number;
   readonly pageSize: number;
   readonly auth: Authenticator;
@@ -71,7 +75,8 @@ export class RegistryClient {
   constructor(options: RegistryClientOptions = {}) {
     const env = options.env ?? process.env;
     this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-    this.chunkSize = options.chunkSize ?? 16 * MIB;
+    this.monolithicLimit = options.monolithicLimit ?? MIB;
+    this.resumeWindow = options.resumeWindow ?? 16 * MIB;
     this.manifestLimit = options.manifestLimit ?? 4 * MIB;
     this.pageSize = options.pageSize ?? 1000;
     const fromEnv = (env.IMAGEWRIGHT_INSECURE_REGISTRIES ?? "").split(",").map((h) => h.trim()).filter((h) => h !== "");
@@ -165,7 +170,8 @@ export class RegistryClient {
           highWaterMark: 1 << 20,
         });
       } catch (error) {
-        if (request.retry && isRetryableError(error) && attempt < this.retry.attempts) {
+        const replayable = !(request.body instanceof Readable);
+        if (request.retry && replayable && isRetryableError(error) && attempt < this.retry.attempts) {
           await sleep(backoffMs(this.retry, attempt));
           continue;
         }
@@ -173,7 +179,8 @@ export class RegistryClient {
       }
       const status = response.statusCode;
       const body = response.body as RegistryResponse["body"];
-      if (status === 401 && url.host === host) {
+      const replayable = !(request.body instanceof Readable);
+      if (status === 401 && url.host === host && replayable) {
         const challenge = header(response.headers, "www-authenticate");
         const text = await readText(body, 64 * 1024, request.what).catch(() => "");
         if (answeredChallenge) {
@@ -193,7 +200,7 @@ export class RegistryClient {
         attempt--;
         continue;
       }
-      if (request.retry && isRetryableStatus(status)) {
+      if (request.retry && replayable && isRetryableStatus(status)) {
         const asked = retryAfterMs(header(response.headers, "retry-after"));
         const text = await readText(body, 64 * 1024, request.what).catch(() => "");
         if (asked !== undefined && asked > this.retry.maxRetryAfterMs) {

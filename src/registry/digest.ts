@@ -67,6 +67,16 @@ export class DigestVerifier extends Transform {
     this.#hash = createHash(algorithm);
   }
 
+  /** The digest the content must have. */
+  get digest(): string {
+    return this.#digest;
+  }
+
+  /** The size the content must have. */
+  get size(): number {
+    return this.#size;
+  }
+
   /** Bytes seen so far. */
   get bytes(): number {
     return this.#seen;

@@ -3,7 +3,7 @@
 // cross-repository mounts, tags, deletion and referrers.
 
 import { createHash } from "node:crypto";
-import type { Readable, Writable } from "node:stream";
+import { Readable, type Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ImagewrightError, isImagewrightError } from "../errors/index.ts";
 import { MANIFEST_MEDIA_TYPES, MediaTypes, type Descriptor, type ImageStore, type StoredManifest } from "../oci/model.ts";
@@ -228,78 +228,142 @@ export class RegistryRepository implements ImageStore {
   }
 
   /**
-   * Uploads a blob: small ones in one PUT, larger ones in PATCH chunks of
-   * `client.chunkSize`. A failed chunk is resumed from what the registry says
-   * it holds; the digest is checked locally before the upload is committed.
+   * Uploads a blob: one PUT for small ones; larger ones stream in one PATCH
+   * while the source is still being read. The last `client.resumeWindow`
+   * bytes are kept, so when the PATCH fails the upload resumes from what the
+   * registry says it holds. The digest is checked before the upload is
+   * committed (by the source's own verifier when it is a verified download of
+   * the same blob, else here).
    */
   async putBlob(descriptor: Descriptor, content: Readable): Promise<void> {
     const { algorithm } = parseDigest(descriptor.digest);
     const what = `blob ${this.name}@${descriptor.digest}`;
-    const hash = createHash(algorithm);
-    let total = 0;
-    const take = (chunk: Buffer): void => {
-      total += chunk.length;
-      if (total > descriptor.size) {
+    // A verified download of this very blob errors at its end if it is wrong: hashing it again would only cost CPU.
+    const verified = content instanceof DigestVerifier && content.digest === descriptor.digest && content.size === descriptor.size;
+    const hash = verified ? undefined : createHash(algorithm);
+    const source = (content as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+    const window = new ReplayWindow(this.client.resumeWindow);
+    let read = 0;
+    let exhausted = false;
+    let sourceError: unknown;
+    /** The next piece of the source, hashed, counted and remembered; undefined at its end. */
+    const pull = async (): Promise<Buffer | undefined> => {
+      if (exhausted) return undefined;
+      try {
+        const next = await source.next();
+        if (next.done === true) {
+          exhausted = true;
+          return undefined;
+        }
+        const chunk = typeof next.value === "string" ? Buffer.from(next.value) : next.value;
+        read += chunk.length;
+        if (read > descriptor.size) {
+          throw new ImagewrightError("invalid-input", `${what}: content is longer than the ${descriptor.size} bytes its descriptor says`, { input: what, place: `byte ${descriptor.size}` });
+        }
+        hash?.update(chunk);
+        window.push(chunk);
+        return chunk;
+      } catch (error) {
+        sourceError ??= error;
         content.destroy();
-        throw new ImagewrightError("invalid-input", `${what}: content is longer than the ${descriptor.size} bytes its descriptor says`, { input: what, place: `byte ${descriptor.size}` });
+        throw error;
       }
-      hash.update(chunk);
     };
     const verify = (): void => {
-      const actual = `${algorithm}:${hash.digest("hex")}`;
-      if (total !== descriptor.size || actual !== descriptor.digest) {
-        throw new ImagewrightError("invalid-input", `${what}: content does not match its descriptor (got ${total} bytes with digest ${actual})`, {
+      const actual = hash === undefined ? descriptor.digest : `${algorithm}:${hash.digest("hex")}`;
+      if (read !== descriptor.size || actual !== descriptor.digest) {
+        throw new ImagewrightError("invalid-input", `${what}: content does not match its descriptor (got ${read} bytes with digest ${actual})`, {
           input: what,
-          place: `byte ${total}`,
+          place: `byte ${read}`,
           hint: "the source is corrupt; nothing was committed",
         });
       }
     };
-    const chunks = chunksOf(content, this.client.chunkSize);
-    // The read-ahead of the next chunk; on failure it is settled here so it can neither hang nor reject unobserved.
-    let pending: Promise<IteratorResult<Buffer>> | undefined;
-    try {
-      const first = await chunks.next();
-      const firstChunk = first.done === true ? Buffer.alloc(0) : first.value;
-      let following = first.done === true ? first : await chunks.next();
-      take(firstChunk);
-      if (following.done === true) {
-        verify();
-        await this.#putMonolithic(descriptor, firstChunk, what);
-        return;
-      }
-      let location = await this.#startUpload(what);
-      let offset = 0;
-      let current: Buffer = firstChunk;
-      try {
-        for (;;) {
-          // Read the next chunk while this one is on the wire.
-          pending = following.done === true ? undefined : chunks.next();
-          // Observed now, awaited below: a source failing during the PATCH must not count as an unhandled rejection.
-          pending?.catch(() => undefined);
-          location = await this.#patchChunk(location, current, offset, what);
-          offset += current.length;
-          if (following.done === true) break;
-          current = following.value;
-          take(current);
-          following = pending === undefined ? { done: true, value: undefined } : await pending;
-          pending = undefined;
-        }
-        verify();
-      } catch (error) {
-        await this.#cancelUpload(location, what);
-        throw error;
-      }
-      await this.#finishUpload(location, descriptor, what);
-    } catch (error) {
-      if (pending !== undefined) {
-        content.destroy();
-        await pending.catch(() => undefined);
-      }
-      throw error;
-    } finally {
-      await chunks.return(undefined);
+
+    if (descriptor.size <= this.client.monolithicLimit) {
+      const parts: Buffer[] = [];
+      for (let chunk = await pull(); chunk !== undefined; chunk = await pull()) parts.push(chunk);
+      verify();
+      await this.#putMonolithic(descriptor, Buffer.concat(parts), what);
+      return;
     }
+
+    let location = await this.#startUpload(what);
+    try {
+      let held = 0; // bytes the registry holds, as far as we know
+      for (let attempt = 1; ; attempt++) {
+        if (exhausted && held === read) break;
+        const resend = window.slice(held, read);
+        if (resend === undefined) {
+          throw new ImagewrightError("unavailable", `${what}: the upload broke off and ${this.host} holds ${held} bytes, fewer than can be sent again (${read - window.length} onwards are kept)`, {
+            input: what,
+            place: `byte ${held}`,
+            hint: "run the command again; blobs already pushed are skipped",
+          });
+        }
+        const body = Readable.from(
+          (async function* () {
+            if (resend.length > 0) yield resend;
+            for (let chunk = await pull(); chunk !== undefined; chunk = await pull()) yield chunk;
+          })(),
+          { objectMode: false },
+        );
+        let failure: unknown;
+        try {
+          // Content-Range and Content-Length let the registry refuse (416) a PATCH that does not continue exactly
+          // where it stands, and tell a complete body from one cut short.
+          const response = await this.client.send({
+            method: "PATCH",
+            url: location,
+            headers: {
+              "content-type": "application/octet-stream",
+              "content-range": `${held}-${descriptor.size - 1}`,
+              "content-length": String(descriptor.size - held),
+            },
+            body,
+            scopes: this.#push,
+            what,
+            retry: false,
+          });
+          const next = header(response.headers, "location");
+          if (response.status === 202 && next !== undefined) {
+            await response.body.dump();
+            location = new URL(next, response.url);
+            const range = /^(?:bytes=)?0-(\d+)$/.exec(header(response.headers, "range") ?? "");
+            held = range?.[1] !== undefined ? Number(range[1]) + 1 : exhausted ? read : held;
+            if (exhausted && held === read) break;
+            // The registry answered before taking the whole body: carry on from what it says it holds.
+            if (range?.[1] !== undefined) continue;
+            const status = await this.#uploadStatus(location, what);
+            location = status.location;
+            held = status.received;
+            continue;
+          }
+          failure = await this.client.failure(response, what);
+          // 401: a token that expired mid-upload; asking the upload's status below fetches a fresh one.
+          if (response.status < 500 && response.status !== 429 && response.status !== 401 && response.status !== 416) throw failure;
+        } catch (error) {
+          if (sourceError !== undefined) throw sourceError as Error;
+          if (isImagewrightError(error) && error.kind !== "unavailable") throw error;
+          failure = error;
+        }
+        if (sourceError !== undefined) throw sourceError as Error;
+        if (attempt >= this.client.retry.attempts) throw failure as Error;
+        await sleep(backoffMs(this.client.retry, attempt));
+        const status = await this.#uploadStatus(location, what);
+        location = status.location;
+        held = status.received;
+        if (held > read) {
+          throw new ImagewrightError("unavailable", `${what}: ${this.host} claims ${held} bytes of an upload that was sent ${read}`, { input: what, hint: "run the command again" });
+        }
+      }
+      verify();
+    } catch (error) {
+      if (!exhausted && sourceError === undefined) content.destroy();
+      await this.#cancelUpload(location, what);
+      throw error;
+    }
+    await this.#finishUpload(location, descriptor, what);
   }
 
   async mountBlob(descriptor: Descriptor, from: ImageStore): Promise<boolean> {
@@ -438,55 +502,15 @@ export class RegistryRepository implements ImageStore {
     }
   }
 
-  /** Sends one chunk; on failure asks the registry how much it holds and sends the rest. Returns the next upload URL. */
-  async #patchChunk(location: URL, chunk: Buffer, offset: number, what: string): Promise<URL> {
-    let url = location;
-    let sent = 0;
-    for (let attempt = 1; ; attempt++) {
-      let failure: unknown;
-      try {
-        const response = await this.client.send({
-          method: "PATCH",
-          url,
-          headers: {
-            "content-type": "application/octet-stream",
-            "content-range": `${offset + sent}-${offset + chunk.length - 1}`,
-          },
-          body: chunk.subarray(sent),
-          scopes: this.#push,
-          what,
-          retry: false,
-        });
-        const next = header(response.headers, "location");
-        if (response.status === 202 && next !== undefined) {
-          await response.body.dump();
-          return new URL(next, response.url);
-        }
-        failure = await this.client.failure(response, what);
-        if (response.status < 500 && response.status !== 429 && response.status !== 416) throw failure;
-      } catch (error) {
-        if (isImagewrightError(error) && error.kind !== "unavailable") throw error;
-        failure = error;
-      }
-      if (attempt >= this.client.retry.attempts) throw failure;
-      await sleep(backoffMs(this.client.retry, attempt));
-      const status = await this.#uploadStatus(url, what);
-      url = status.location;
-      sent = status.received - offset;
-      if (sent >= chunk.length) return url;
-      if (sent < 0) {
-        throw new ImagewrightError("unavailable", `${what}: the registry lost part of the upload (it holds ${status.received} bytes, ${offset} were sent)`, {
-          input: what,
-          hint: "run the command again; blobs already pushed are skipped",
-        });
-      }
-    }
-  }
-
-  /** How many bytes an upload session holds (`Range: 0-<last>`), and its current URL. */
+  /**
+   * How many bytes an upload session holds (`Range: 0-<last>`) and its current
+   * URL. A session the registry dropped (Distribution cancels one whose PATCH
+   * broke off) is started again, from byte 0.
+   */
   async #uploadStatus(location: URL, what: string): Promise<{ location: URL; received: number }> {
     const response = await this.client.send({ method: "GET", url: location, scopes: this.#push, what, retry: true });
     await response.body.dump();
+    if (response.status === 404) return { location: await this.#startUpload(what), received: 0 };
     if (response.status !== 204 && response.status !== 200) {
       throw new ImagewrightError("unavailable", `${what}: the upload session was lost (registry answered HTTP ${response.status} when asked for its status)`, {
         input: what,
@@ -496,7 +520,7 @@ export class RegistryRepository implements ImageStore {
     const range = /^(?:bytes=)?0-(\d+)$/.exec(header(response.headers, "range") ?? "");
     const last = range?.[1] === undefined ? -1 : Number(range[1]);
     const next = header(response.headers, "location");
-    // Distribution reports an empty upload as "0-0", the same as one byte; chunks are never one byte, so 0 is right.
+    // Distribution reports an empty upload as "0-0", the same as one byte: resending that byte is harmless next to losing one.
     return { location: next === undefined ? location : new URL(next, response.url), received: last <= 0 ? 0 : last + 1 };
   }
 
@@ -556,25 +580,39 @@ export function fallbackTag(algorithm: string, hex: string): string {
   return `${algorithm}-${hex.slice(0, 64)}`;
 }
 
-async function* chunksOf(stream: Readable, size: number): AsyncGenerator<Buffer, void, undefined> {
-  let parts: Buffer[] = [];
-  let length = 0;
-  for await (const piece of stream as AsyncIterable<Buffer | string>) {
-    let buffer = typeof piece === "string" ? Buffer.from(piece) : piece;
-    while (length + buffer.length >= size) {
-      const take = size - length;
-      parts.push(buffer.subarray(0, take));
-      yield Buffer.concat(parts, size);
-      parts = [];
-      length = 0;
-      buffer = buffer.subarray(take);
-    }
-    if (buffer.length > 0) {
-      parts.push(buffer);
-      length += buffer.length;
+/**
+ * The last bytes an upload sent, kept so a broken PATCH can be resumed from
+ * wherever the registry stopped: at least `capacity` bytes back from the end.
+ */
+class ReplayWindow {
+  readonly #capacity: number;
+  readonly #parts: Buffer[] = [];
+  #start = 0; // blob offset of the first kept byte
+  #length = 0;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  push(chunk: Buffer): void {
+    this.#parts.push(chunk);
+    this.#length += chunk.length;
+    while (this.#parts.length > 1 && this.#length - this.#parts[0]!.length >= this.#capacity) {
+      const dropped = this.#parts.shift()!;
+      this.#start += dropped.length;
+      this.#length -= dropped.length;
     }
   }
-  if (length > 0) yield Buffer.concat(parts, length);
+
+  /** Bytes `from`..`to` (blob offsets; `to` is the end of what was read), or undefined when `from` is no longer kept. */
+  slice(from: number, to: number): Buffer | undefined {
+    if (from < this.#start || to !== this.#start + this.#length) return undefined;
+    return Buffer.concat(this.#parts).subarray(from - this.#start);
+  }
 }
 
 function mediaTypeOf(contentType: string | undefined): string | undefined {

@@ -220,7 +220,7 @@ describe("token auth on a real registry with a JWT issuer", () => {
   });
 
   it("pushes many blobs in parallel through one client, and lists the catalog with its own scope", async () => {
-    const client = new RegistryClient({ env: envFor(registry.host, "builder", password), chunkSize: 256 * 1024 });
+    const client = new RegistryClient({ env: envFor(registry.host, "builder", password), monolithicLimit: 64 * 1024 });
     try {
       const repo = client.repository(registry.host, "org/parallel-push");
       const image = testImage(Array.from({ length: 12 }, (_, i) => 50_000 + i * 40_000));

@@ -27,7 +27,7 @@ describe("faults between the client and a real registry", () => {
   before(async () => {
     registry = await startRegistry({ ports: PORTS });
     proxy = await startRegistryProxy(registry, PORTS);
-    client = new RegistryClient({ env: {}, retry: fast, chunkSize: 1024 * 1024 });
+    client = new RegistryClient({ env: {}, retry: fast, monolithicLimit: 512 * 1024, resumeWindow: 1024 * 1024 });
   });
   after(async () => {
     await client?.close();
@@ -77,20 +77,49 @@ describe("faults between the client and a real registry", () => {
     proxy.rules = [];
   });
 
-  it("resumes a chunked upload after a failed chunk, from what the registry holds", async () => {
-    const repo = client.repository(proxy.host, "faults/resume");
-    const layer = randomBlob(3 * 1024 * 1024 + 10);
-    // The second PATCH is refused with 500 before reaching the registry: the client asks for the upload's status and resends that chunk.
-    let patches = 0;
-    proxy.rules = [{ match: (r) => r.method === "PATCH" && ++patches === 2, respond: { status: 500 } }];
-    const start = proxy.records.length;
-    await repo.putBlob(layer.descriptor, pieces(layer.bytes));
-    const trail = proxy.records.slice(start).map((r) => `${r.method} ${r.status}`);
-    assert.deepEqual(trail, ["POST 202", "PATCH 202", "PATCH 500", "GET 204", "PATCH 202", "PATCH 202", "PATCH 202", "PUT 201"]);
-    assert.deepEqual(await readAll(await repo.getBlob(layer.descriptor)), layer.bytes);
+  it("sends a streamed upload cut off mid-way again from the kept window", async () => {
+    const resuming = new RegistryClient({ env: {}, retry: fast, resumeWindow: 4 * 1024 * 1024 });
+    try {
+      const repo = resuming.repository(proxy.host, "faults/resume");
+      const layer = randomBlob(3 * 1024 * 1024 + 10);
+      proxy.rules = [{ match: (r) => r.method === "PATCH", times: 1, cutRequestAfter: 1_000_000 }];
+      const start = proxy.records.length;
+      await repo.putBlob(layer.descriptor, pieces(layer.bytes));
+      const trail = proxy.records.slice(start);
+      // Distribution drops an upload whose PATCH broke off (404 on its status), so the upload starts over from the window.
+      assert.deepEqual(trail.map((r) => `${r.method} ${r.fault ?? r.status}`), ["POST 202", "PATCH cut-request", "GET 404", "POST 202", "PATCH 202", "PUT 201"]);
+      assert.equal(trail[4]!.requestBytes, layer.bytes.length);
+      assert.deepEqual(await readAll(await repo.getBlob(layer.descriptor)), layer.bytes);
+    } finally {
+      proxy.rules = [];
+      await resuming.close();
+    }
   });
 
-  it("stops a chunked upload the registry refuses, cancelling it and the source read", async () => {
+  it("resends a refused PATCH from the kept window, and says so clearly when the window is too short", async () => {
+    const layer = randomBlob(2 * 1024 * 1024);
+    for (const [window, succeeds] of [[4 * 1024 * 1024, true], [256 * 1024, false]] as const) {
+      const resuming = new RegistryClient({ env: {}, retry: fast, resumeWindow: window });
+      try {
+        const repo = resuming.repository(proxy.host, `faults/window-${window}`);
+        // Answered by the proxy, not the registry: the registry holds nothing of this PATCH.
+        proxy.rules = [{ match: (r) => r.method === "PATCH", times: 1, respond: { status: 500 } }];
+        const upload = repo.putBlob(layer.descriptor, pieces(layer.bytes));
+        if (succeeds) {
+          await upload;
+          assert.deepEqual(await readAll(await repo.getBlob(layer.descriptor)), layer.bytes);
+        } else {
+          await assert.rejects(upload, isError("unavailable", /upload broke off and 127\.0\.0\.1:\d+ holds 0 bytes, fewer than can be sent again/));
+          assert.equal(await repo.hasBlob(layer.descriptor), false);
+        }
+      } finally {
+        proxy.rules = [];
+        await resuming.close();
+      }
+    }
+  });
+
+  it("stops an upload the registry refuses, cancelling it and the source read", async () => {
     const repo = client.repository(proxy.host, "faults/refused");
     const layer = randomBlob(3 * 1024 * 1024);
     proxy.rules = [{ match: (r) => r.method === "PATCH", times: 1, respond: { status: 400, body: '{"errors":[{"code":"BLOB_UPLOAD_INVALID","message":"blob upload invalid"}]}' } }];
@@ -188,7 +217,7 @@ describe("the registry stopped and restarted in the middle of a push", () => {
   });
 
   it("fails clearly, never tags an incomplete image, and a rerun completes", async () => {
-    const client = new RegistryClient({ env: {}, retry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 50 }, chunkSize: 1024 * 1024 });
+    const client = new RegistryClient({ env: {}, retry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 50 }, monolithicLimit: 512 * 1024, resumeWindow: 1024 * 1024 });
     try {
       const repo = client.repository(proxy.host, "restart/kafka");
       const image = testImage([300 * 1024, 2 * 1024 * 1024, 400 * 1024]);
@@ -215,18 +244,17 @@ describe("the registry stopped and restarted in the middle of a push", () => {
     }
   });
 
-  it("rides out a restart during a chunked upload by resuming it", async () => {
+  it("rides out a restart during a streamed upload by resuming it", async () => {
     // Patient enough for a registry that takes seconds to come back on a loaded machine.
-    const client = new RegistryClient({ env: {}, retry: { attempts: 15, baseDelayMs: 50, maxDelayMs: 1_000 }, chunkSize: 1024 * 1024 });
+    const client = new RegistryClient({ env: {}, retry: { attempts: 15, baseDelayMs: 50, maxDelayMs: 1_000 }, resumeWindow: 8 * 1024 * 1024 });
     try {
       const repo = client.repository(proxy.host, "restart/resume");
       const layer = randomBlob(4 * 1024 * 1024 + 17);
-      let patches = 0;
       let restarted: Promise<void> | undefined;
-      // Stop the registry as the third chunk arrives and bring it back while the client retries.
+      // Stop the registry as the upload's PATCH arrives and bring it back while the client retries.
       proxy.rules = [
         {
-          match: (r) => r.method === "PATCH" && ++patches === 3,
+          match: (r) => r.method === "PATCH",
           times: 1,
           before: async () => {
             await registry.kill();
@@ -240,10 +268,7 @@ describe("the registry stopped and restarted in the middle of a push", () => {
       const trail = proxy.records.slice(start).map((r) => `${r.method} ${r.status}`);
       assert.ok(trail.includes("PATCH 502"), trail.join(", "));
       assert.ok(trail.includes("GET 204"), `asked the upload's status: ${trail.join(", ")}`);
-      assert.equal(trail.at(-1), "PUT 201");
-      // Only the refused chunk was sent twice.
-      const patched = proxy.records.slice(start).filter((r) => r.method === "PATCH" && r.status === 202).reduce((s, r) => s + r.requestBytes, 0);
-      assert.equal(patched, layer.bytes.length);
+      assert.deepEqual(trail.slice(-2), ["PATCH 202", "PUT 201"]);
       assert.deepEqual(await readAll(await repo.getBlob(layer.descriptor)), layer.bytes);
     } finally {
       proxy.rules = [];

@@ -413,6 +413,8 @@ export interface FaultRule {
   corrupt?: boolean;
   /** Forward, but drop the connection after this many response body bytes. */
   cutAfter?: number;
+  /** Forward only this many request body bytes to the registry, then drop both connections (an upload cut off mid-way). */
+  cutRequestAfter?: number;
   /** How many matching requests the rule applies to; default every one. */
   times?: number;
   /** Runs (and is awaited) before the request is answered or forwarded, e.g. to stop the registry mid-push. */
@@ -427,7 +429,7 @@ export interface ProxyRecord {
   requestBytes: number;
   responseBytes: number;
   /** Which fault was applied, if any. */
-  fault?: "respond" | "corrupt" | "cut";
+  fault?: "respond" | "corrupt" | "cut" | "cut-request";
   /** Whether the request carried an Authorization header (its value is never recorded). */
   authorized: boolean;
 }
@@ -516,8 +518,32 @@ export async function startRegistryProxy(target: { port: number }, ports: readon
       if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" });
       res.end("registry unreachable behind the test proxy");
     });
-    req.on("data", (chunk: Buffer) => (record.requestBytes += chunk.length));
-    req.pipe(upstream);
+    const limit = rule?.cutRequestAfter;
+    if (limit === undefined) {
+      req.on("data", (chunk: Buffer) => (record.requestBytes += chunk.length));
+      req.pipe(upstream);
+      return;
+    }
+    req.on("data", (chunk: Buffer) => {
+      if (record.fault === "cut-request") return;
+      const room = limit - record.requestBytes;
+      if (chunk.length < room) {
+        record.requestBytes += chunk.length;
+        upstream.write(chunk);
+        return;
+      }
+      record.requestBytes = limit;
+      record.fault = "cut-request";
+      upstream.write(chunk.subarray(0, room), () => {
+        // Give the registry a moment to take the bytes it was sent, then hang up on both sides.
+        setTimeout(() => {
+          upstream.destroy();
+          req.destroy();
+          res.destroy();
+        }, 50);
+      });
+    });
+    req.on("end", () => upstream.end());
   };
   const port = await listenInRange(server, ports);
   const proxy: RegistryProxy = {
