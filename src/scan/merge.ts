@@ -6,9 +6,13 @@ import { compareFindings, severityRank } from "./model.ts";
 
 /** `pkg:deb/debian/libc6@2.36-9?arch=amd64&distro=debian-12` → `pkg:deb/debian/libc6@2.36-9`: scanners differ in qualifiers. */
 export function purlKey(purl: string): string {
-  const bare = purl.split(/[?#]/)[0] ?? purl;
-  // Versions carry epochs percent-encoded by some scanners (1%3A1.2.13) and raw by others.
-  return decodeURIComponent(bare).toLowerCase();
+  const [bare = purl, query = ""] = purl.split("#")[0]?.split("?") ?? [purl];
+  let key = decodeURIComponent(bare);
+  // Debian epochs: trivy writes the purl spec's `?epoch=1` qualifier, others put `1:` (or
+  // its encoding 1%3A) into the version. The key always has it in the version.
+  const epoch = new URLSearchParams(query).get("epoch");
+  if (epoch !== null && epoch !== "0") key = key.replace(/@(?!\d+:)/, `@${epoch}:`);
+  return key.toLowerCase();
 }
 
 /** CVE ids first, then GHSA, then the rest: the id people search for. */

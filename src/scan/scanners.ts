@@ -137,6 +137,22 @@ export function databasePath(name: ScannerName, setup: ScannerSetup): string | u
   return undefined;
 }
 
+/**
+ * The scanner's version as it reports it; else the version stack/tools.sh recorded beside
+ * the binary (`.<name>.version`: trivy built from module source prints "dev").
+ */
+async function programVersion(program: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const run = await runProgram(program, args, { env, timeoutMs: 60_000 }).catch(() => undefined);
+  const reported = run === undefined ? undefined : versionLine(run.stdout + run.stderr);
+  if (reported !== undefined) return reported;
+  try {
+    const recorded = await readFile(join(dirname(program), `.${basename(program)}.version`), "utf8");
+    return versionLine(recorded);
+  } catch {
+    return undefined;
+  }
+}
+
 export interface PreparedScanner {
   name: ScannerName;
   program?: string;
@@ -153,8 +169,7 @@ export async function prepareScanner(name: ScannerName, setup: ScannerSetup): Pr
   if (program === undefined) {
     return { name, unavailable: { scanner: name, state: "missing", detail: `${adapter.program} not found in the tools directory or on PATH (stack/tools.sh scanners builds it)`, findings: 0 } };
   }
-  const versionRun = await runProgram(program, adapter.versionArguments, { env: setup.env, timeoutMs: 60_000 }).catch(() => undefined);
-  const version = versionRun === undefined ? undefined : versionLine(versionRun.stdout + versionRun.stderr);
+  const version = await programVersion(program, adapter.versionArguments, setup.env);
   const base = { name, program, ...(version === undefined ? {} : { version }) };
   const path = databasePath(name, setup);
   if (path === undefined) {

@@ -10,7 +10,7 @@ interface TrivyVulnerability {
   VendorIDs?: string[];
   PkgName: string;
   PkgPath?: string;
-  PkgIdentifier?: { PURL?: string };
+  PkgIdentifier?: { PURL?: string; UID?: string };
   InstalledVersion: string;
   FixedVersion?: string;
   Status?: string;
@@ -25,7 +25,7 @@ interface TrivyPackage {
   Name: string;
   Version: string;
   SrcName?: string;
-  Identifier?: { PURL?: string };
+  Identifier?: { PURL?: string; UID?: string };
 }
 
 interface TrivyReport {
@@ -72,7 +72,13 @@ export function parseTrivyReport(text: string, input = "trivy report"): Finding[
   }
   const findings: Finding[] = [];
   (report.Results ?? []).forEach((result, r) => {
-    const sources = new Map((result.Packages ?? []).map((p) => [`${p.Name}@${p.Version}`, p.SrcName]));
+    // The source package is on the package list (--list-all-pkgs), matched by trivy's UID,
+    // or by name: InstalledVersion carries the epoch that Package.Version leaves out.
+    const sources = new Map<string, string | undefined>();
+    for (const p of result.Packages ?? []) {
+      if (p.Identifier?.UID !== undefined) sources.set(`uid:${p.Identifier.UID}`, p.SrcName);
+      sources.set(`name:${p.Name}`, p.SrcName);
+    }
     (result.Vulnerabilities ?? []).forEach((v, i) => {
       if (typeof v.VulnerabilityID !== "string" || typeof v.PkgName !== "string") {
         throw new ImagewrightError("invalid-input", `${input}: a vulnerability without VulnerabilityID or PkgName`, { input, place: `$.Results[${r}].Vulnerabilities[${i}]` });
@@ -87,7 +93,7 @@ export function parseTrivyReport(text: string, input = "trivy report"): Finding[
           severitySource = "cvss";
         }
       }
-      const sourceName = sources.get(`${v.PkgName}@${v.InstalledVersion}`);
+      const sourceName = (v.PkgIdentifier?.UID === undefined ? undefined : sources.get(`uid:${v.PkgIdentifier.UID}`)) ?? sources.get(`name:${v.PkgName}`);
       const finding: Finding = {
         id: v.VulnerabilityID,
         aliases: [...(v.VendorIDs ?? [])].sort(),

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { test } from "node:test";
 import { isImagewrightError } from "../../src/errors/index.ts";
-import { mergeFindings, parseGrypeReport, parseOsvReport, parseTrivyReport } from "../../src/scan/index.ts";
+import { mergeFindings, parseGrypeReport, parseOsvReport, parseTrivyReport, purlKey } from "../../src/scan/index.ts";
 
 const report = (name: string): Promise<string> => readFile(new URL(`./reports/${name}`, import.meta.url), "utf8");
 
@@ -92,4 +92,45 @@ test("osv-scanner: the source package keys the advisory; the binary is what is i
   assert.equal(merged.length, 2);
   assert.equal(merged[0]?.id, "CVE-2023-45853");
   assert.deepEqual(merged[0]?.scanners, ["osv-scanner", "trivy"]);
+});
+
+test("trivy over the bookworm base: Debian findings with source packages, epochs, layers and severity sources", async () => {
+  const findings = parseTrivyReport(await report("trivy-0.67.2-debian-bookworm.json"));
+  assert.deepEqual(
+    findings.map((f) => `${f.id} ${f.package.name}${f.package.sourceName === undefined ? "" : ` (${f.package.sourceName})`} ${f.severity}/${f.severitySource}`).sort(),
+    [
+      "CVE-2005-2541 tar low/debian",
+      "CVE-2011-3374 apt low/debian",
+      "CVE-2011-3374 libapt-pkg6.0 (apt) low/debian",
+      "CVE-2016-2781 coreutils low/debian",
+      "CVE-2022-27943 gcc-12-base (gcc-12) low/debian",
+      "CVE-2022-27943 libgcc-s1 (gcc-12) low/debian",
+      "CVE-2022-27943 libstdc++6 (gcc-12) low/debian",
+      "CVE-2023-45853 zlib1g (zlib) critical/nvd",
+    ],
+  );
+  const zlib = findings.find((f) => f.id === "CVE-2023-45853");
+  assert.equal(zlib?.package.installedVersion, "1:1.2.13.dfsg-1");
+  assert.equal(zlib?.package.purl, "pkg:deb/debian/zlib1g@1.2.13.dfsg-1?arch=amd64&distro=debian-12.15&epoch=1");
+  assert.equal(purlKey(zlib?.package.purl ?? ""), "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1");
+  assert.deepEqual(zlib?.fixedVersions, []);
+  assert.match(zlib?.layer?.diffId ?? "", /^sha256:[0-9a-f]{64}$/);
+});
+
+test("trivy over Kafka 3.9.1: Maven findings with fixes and jar paths; Debian and Maven findings side by side", async () => {
+  const findings = parseTrivyReport(await report("trivy-0.67.2-kafka-3.9.1.json"));
+  const maven = findings.filter((f) => f.package.type === "maven");
+  assert.deepEqual(
+    maven.map((f) => [f.id, f.package.name, f.package.installedVersion, f.fixedVersions, f.severity, f.severitySource, f.package.path]).sort((a, b) => String(a[1]).localeCompare(String(b[1]))),
+    [
+      ["CVE-2025-48734", "commons-beanutils:commons-beanutils", "1.9.4", ["1.11.0"], "high", "ghsa", "opt/kafka/libs/commons-beanutils-1.9.4.jar"],
+      ["CVE-2024-47535", "io.netty:netty-common", "4.1.105.Final", ["4.1.115.Final"], "medium", "ghsa", "opt/kafka/libs/netty-common-4.1.105.Final.jar"],
+      ["CVE-2025-48924", "org.apache.commons:commons-lang3", "3.12.0", ["3.18.0"], "medium", "ghsa", "opt/kafka/libs/commons-lang3-3.12.0.jar"],
+    ],
+  );
+  assert.equal(findings.filter((f) => f.package.type === "deb").length, 8);
+  // The jar layer and the Debian layer are different layers of the image.
+  const jarLayer = maven[0]?.layer?.diffId;
+  const debLayer = findings.find((f) => f.package.type === "deb")?.layer?.diffId;
+  assert.ok(jarLayer !== undefined && debLayer !== undefined && jarLayer !== debLayer);
 });

@@ -17,11 +17,14 @@ function finding(partial: Partial<Finding> & Pick<Finding, "id" | "scanners">, p
 test("purl keys ignore qualifiers and percent-encoding, which scanners disagree on", () => {
   assert.equal(purlKey("pkg:deb/debian/zlib1g@1%3A1.2.13.dfsg-1?arch=amd64&distro=debian-12.12"), "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1");
   assert.equal(purlKey("pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64&distro=debian-12"), "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1");
+  // trivy's form: the epoch as a qualifier, as the purl spec says
+  assert.equal(purlKey("pkg:deb/debian/zlib1g@1.2.13.dfsg-1?arch=amd64&distro=debian-12.15&epoch=1"), "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1");
+  assert.equal(purlKey("pkg:deb/debian/libstdc%2B%2B6@12.2.0-14%2Bdeb12u1?arch=amd64"), "pkg:deb/debian/libstdc++6@12.2.0-14+deb12u1");
 });
 
 test("the same advisory on the same package from three scanners is one finding that names them all", () => {
   const merged = mergeFindings([
-    finding({ id: "CVE-2023-45853", severity: "critical", severitySource: "nvd", scanners: ["trivy"], title: "zlib: integer overflow" }, "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64&distro=debian-12.12"),
+    finding({ id: "CVE-2023-45853", severity: "critical", severitySource: "nvd", scanners: ["trivy"], title: "zlib: integer overflow" }, "pkg:deb/debian/zlib1g@1.2.13.dfsg-1?arch=amd64&distro=debian-12.15&epoch=1"),
     finding({ id: "DEBIAN-CVE-2023-45853", aliases: ["CVE-2023-45853"], severity: "critical", scanners: ["osv-scanner"] }, "pkg:deb/debian/zlib1g@1%3A1.2.13.dfsg-1"),
     finding({ id: "CVE-2023-45853", severity: "high", scanners: ["grype"], layer: { diffId: "sha256:aa" } }, "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64&distro=debian-12"),
   ]);
