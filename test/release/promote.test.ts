@@ -119,6 +119,12 @@ describe("release promote and bump on a real registry", () => {
     const records = await readRecords(release, rc.digest);
     assert.deepEqual(records.map((r) => r.record.type).sort(), ["candidate", "promotion"]);
 
+    const shown = await runCli(["--json", "release", "records", `${registry.host}/${prefix}/kafka:1.0.0-stackable0.1.0`]);
+    assert.equal(shown.code, 0, shown.stderr);
+    const shownRecords = parseJson<{ digest: string; records: { record: { type: string; from?: string } }[] }>(shown);
+    assert.equal(shownRecords.digest, rc.digest);
+    assert.equal(shownRecords.records.find((r) => r.record.type === "promotion")?.record.from, `${registry.host}/eval/kafka:1.0.0-stackable0.1.0-rc1@${rc.digest}`);
+
     const tagsBefore = (await release.listTags()).sort();
     const second = await promoteCli(catalog, prefix, "1.0.0-stackable0.1.0-rc1");
     assert.equal(second.code, 0, second.stderr);
@@ -181,6 +187,8 @@ describe("release promote and bump on a real registry", () => {
     const refused = await promoteCli(catalog, prefix, "1.0.0-stackable0.1.0-rc9");
     assert.equal(refused.code, 1, refused.stdout);
     assert.match(parseJson<{ error: { message: string } }>(refused).error.message, /no release record/);
+    const none = await runCli(["--json", "release", "records", `${registry.host}/eval/kafka:1.0.0-stackable0.1.0-rc9`]);
+    assert.equal(none.code, 4, none.stdout);
   });
 
   it("bad input: a tag that is no candidate (exit 3), an unknown product (exit 4)", async () => {

@@ -7,8 +7,9 @@ import { repositoryOf } from "../../catalog/index.ts";
 import { ImagewrightError } from "../../errors/index.ts";
 import { RegistryClient } from "../../registry/index.ts";
 import type { RegistryRepository } from "../../registry/index.ts";
-import { bumpImage, productImages, promote, readCandidateTag, releaseTags, requireCandidateTag } from "../../release/index.ts";
-import type { BumpResult, PromoteResult } from "../../release/index.ts";
+import { bumpImage, productImages, promote, readCandidateTag, readRecords, releaseTags, requireCandidateTag } from "../../release/index.ts";
+import type { BumpResult, PromoteResult, StoredRecord } from "../../release/index.ts";
+import { parseRegistryReference } from "../../oci/index.ts";
 import { readTag } from "../../versioning/index.ts";
 import type { ImageCoordinates, VersionPart } from "../../versioning/index.ts";
 import { answer, humanBytes, progress, table } from "../output.ts";
@@ -95,6 +96,7 @@ function addRepositoryOptions(command: Command): Command {
 export function register(program: Command): void {
   const release = program.command("release").description("Release candidates, promotion to immutable release tags, image patch releases.");
   registerCandidate(release);
+  registerRecords(release);
 
   addRepositoryOptions(
     release
@@ -187,6 +189,46 @@ export function register(program: Command): void {
         await client.close();
       }
     });
+}
+
+function registerRecords(release: Command): void {
+  release
+    .command("records")
+    .description("Read back the release records attached to an image (its candidate facts and every promotion).")
+    .argument("<reference>", "registry reference by tag or digest, e.g. 127.0.0.1:5000/stackable/kafka:4.1.0_stackable0.1.0")
+    .action(async (reference: string, _options: unknown, command: Command) => {
+      const parsed = parseRegistryReference(reference);
+      const client = new RegistryClient();
+      try {
+        const store = client.repository(parsed.registry, parsed.repository);
+        const subject = await store.resolve(parsed.digest ?? parsed.tag ?? "latest");
+        const records = await readRecords(store, subject.digest);
+        if (records.length === 0) {
+          throw new ImagewrightError("not-found", `${store.name}@${subject.digest} has no release record`, { input: reference, hint: "records are attached by `imagewright release rc` and `release promote`" });
+        }
+        answer(command, { reference, digest: subject.digest, records }, (result) => renderRecords(result.records));
+      } finally {
+        await client.close();
+      }
+    });
+}
+
+function renderRecords(records: readonly StoredRecord[]): string {
+  return records
+    .map(({ descriptor, record }) => {
+      if (record.type === "candidate") {
+        return [
+          `candidate ${record.rcTag} (${record.createdAt}) record ${descriptor.digest}`,
+          `  tests: ${record.tests.suite} ${record.tests.status}; scan gate ${record.scan.gate} at ${record.scan.failOn}`,
+          `  artifact: ${record.inputs.artifactUrl} sha512 ${record.inputs.sha512.slice(0, 16)}…; catalog ${record.inputs.catalogRevision}`,
+        ].join("\n");
+      }
+      const lines = [`promotion ${record.from} → ${record.tags.join(", ")} (${record.createdAt}) record ${descriptor.digest}`];
+      if (record.forced !== undefined) lines.push(`  forced: ${record.forced.reason} (replaced ${record.forced.replaced.map((r) => `${r.tag}@${r.digest}`).join(", ")})`);
+      if (record.overridden !== undefined) lines.push(`  overridden: ${record.overridden.reason} (${record.overridden.problems.join("; ")})`);
+      return lines.join("\n");
+    })
+    .join("\n");
 }
 
 async function hasTag(store: RegistryRepository, tag: string): Promise<boolean> {
