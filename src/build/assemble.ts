@@ -129,29 +129,43 @@ export async function assemble(request: AssembleRequest): Promise<AssembleResult
   }
   const variants = await resolveVariants(request);
   const spool = await mkdtemp(path.join(request.spoolDirectory ?? tmpdir(), "imagewright-assemble-"));
+  // Blob transfers run beside the layer builds: base layers (skip, mount or copy) from the
+  // start, each new layer as soon as it is spooled. The spool outlives every upload.
+  const traffic: BlobTraffic = { present: 0, mounted: 0, uploaded: 0, uploadedBytes: 0, baseBytesRead: 0 };
+  const transferred = new Set<string>();
+  const transfers: Promise<void>[] = [];
+  const track = (transfer: Promise<void>): void => {
+    // Awaited together later; a failure before then must not count as unhandled.
+    transfer.catch(() => undefined);
+    transfers.push(transfer);
+  };
   try {
-    const built = await buildLayers(request, variants, spool, say);
-    const traffic: BlobTraffic = { present: 0, mounted: 0, uploaded: 0, uploadedBytes: 0, baseBytesRead: 0 };
-    const transferred = new Set<string>();
+    let baseBlobs = Promise.resolve();
+    for (const variant of variants) {
+      const base = variant.base;
+      if (base === "scratch") continue;
+      for (const baseLayer of variant.baseManifest?.layers ?? []) {
+        if (transferred.has(baseLayer.digest)) continue;
+        transferred.add(baseLayer.digest);
+        baseBlobs = baseBlobs.then(() => ensureBaseBlob(request.target, base, baseLayer, traffic, say));
+      }
+    }
+    track(baseBlobs);
+    const built = await buildLayers(request, variants, spool, say, (layer) => {
+      const descriptor = layer.spooled.descriptor;
+      if (transferred.has(descriptor.digest)) return;
+      transferred.add(descriptor.digest);
+      track(putIfMissing(request.target, descriptor, () => layer.spooled.open(), traffic));
+    });
+    await Promise.all(transfers);
     const written: { variant: Variant; descriptor: Descriptor; configDigest: string; layers: number }[] = [];
     const single = variants.length === 1 && request.index !== true;
     for (const variant of variants) {
       const layers = layersFor(request.layers, variant.platform).map((layer) => built.get(layerKey(layer))!);
       say(`${formatPlatform(variant.platform)}: ${variant.baseManifest?.layers.length ?? 0} base layer(s), ${layers.length} new`);
-      for (const baseLayer of variant.baseManifest?.layers ?? []) {
-        if (variant.base === "scratch" || transferred.has(baseLayer.digest)) continue;
-        transferred.add(baseLayer.digest);
-        await ensureBaseBlob(request.target, variant.base, baseLayer, traffic, say);
-      }
+      // The same bytes serve both formats; only the descriptor's media type follows the base's.
       const layerMediaType = variant.docker ? MediaTypes.dockerLayerGzip : MediaTypes.ociLayerGzip;
-      const newLayers: Descriptor[] = [];
-      for (const layer of layers) {
-        const descriptor = { ...layer.spooled.descriptor, mediaType: layerMediaType };
-        newLayers.push(descriptor);
-        if (transferred.has(descriptor.digest)) continue;
-        transferred.add(descriptor.digest);
-        await putIfMissing(request.target, descriptor, () => layer.spooled.open(), traffic);
-      }
+      const newLayers = layers.map((layer) => ({ ...layer.spooled.descriptor, mediaType: layerMediaType }));
       const config = configFor(variant, layers, request);
       const configBytes = new TextEncoder().encode(JSON.stringify(config));
       const configDescriptor: Descriptor = {
@@ -218,6 +232,8 @@ export async function assemble(request: AssembleRequest): Promise<AssembleResult
       durationMs: Math.round(performance.now() - started),
     };
   } finally {
+    // A failed build must not delete spool files an upload is still reading.
+    await Promise.allSettled(transfers);
     await rm(spool, { recursive: true, force: true });
   }
 }
@@ -239,7 +255,13 @@ function layersFor(layers: readonly PlatformLayer[], platform: Platform): Platfo
   return layers.filter((layer) => layer.platform === undefined || platformMatches(layer.platform, platform));
 }
 
-async function buildLayers(request: AssembleRequest, variants: readonly Variant[], spool: string, say: (message: string) => void): Promise<Map<string, BuiltLayer>> {
+async function buildLayers(
+  request: AssembleRequest,
+  variants: readonly Variant[],
+  spool: string,
+  say: (message: string) => void,
+  onBuilt: (layer: BuiltLayer) => void,
+): Promise<Map<string, BuiltLayer>> {
   const built = new Map<string, BuiltLayer>();
   for (const layer of request.layers) {
     if (layer.platform !== undefined && !variants.some((variant) => platformMatches(layer.platform!, variant.platform))) {
@@ -252,7 +274,9 @@ async function buildLayers(request: AssembleRequest, variants: readonly Variant[
     if (built.has(key)) continue;
     const spooled = await buildLayer(layer, request, path.join(spool, `layer-${built.size}.tar.gz`));
     say(`layer ${layer.destination} from ${layer.source}: ${spooled.entries} entries, ${spooled.descriptor.digest.slice(0, 19)}`);
-    built.set(key, { source: layer, spooled });
+    const result = { source: layer, spooled };
+    built.set(key, result);
+    onBuilt(result);
   }
   return built;
 }

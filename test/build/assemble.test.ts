@@ -4,11 +4,12 @@
 
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { assemble, type AssembleRequest } from "../../src/build/assemble.ts";
+import { ImagewrightError } from "../../src/errors/index.ts";
 import { OciLayout } from "../../src/oci/index.ts";
 import type { Descriptor, ImageIndex, ImageManifest, ImageStore } from "../../src/oci/index.ts";
 import { RegistryClient } from "../../src/registry/index.ts";
@@ -182,6 +183,30 @@ describe("assembling onto a base in a real registry", () => {
     const manifest = await manifestOf(target, "arm-only");
     assert.equal(derived.platforms[0]!.platform, "linux/arm64/v8");
     assert.equal(manifest.layers.length, 3);
+  });
+});
+
+describe("assembly failures", () => {
+  test("a layer failing after another one started uploading rejects cleanly and leaves no spool behind", async () => {
+    const app = await appTree("fail-first", 1_700_000_000);
+    const spoolDirectory = path.join(work, "spools");
+    await mkdir(spoolDirectory);
+    await assert.rejects(
+      assemble({
+        bases: [{ base: "scratch" }],
+        layers: [
+          { source: app, destination: "/first" },
+          { source: path.join(work, "does-not-exist"), destination: "/second" },
+        ],
+        sourceDateEpoch: 0,
+        target: client.repository(registry.host, "fail/app"),
+        tag: "1",
+        spoolDirectory,
+      }),
+      (error: unknown) => error instanceof ImagewrightError && error.kind === "not-found" && /does-not-exist/.test(error.message),
+    );
+    assert.deepEqual(await readdir(spoolDirectory), []);
+    await assert.rejects(client.repository(registry.host, "fail/app").resolve("1"), (error: unknown) => error instanceof ImagewrightError && error.kind === "not-found");
   });
 });
 
