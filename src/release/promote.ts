@@ -91,12 +91,6 @@ export async function promote(request: PromoteRequest): Promise<PromoteResult> {
   // The vote was on what the record says; a candidate that failed is not released by accident.
   const candidate = await candidateRecordOf(source, subject.digest);
   const problems = candidate === undefined ? [`${sourceName} has no release record (it was not made by \`imagewright release rc\`)`] : releaseProblems(candidate.record);
-  if (problems.length > 0 && request.override === undefined) {
-    throw new ImagewrightError("failed", `${image}: refusing to promote ${sourceName}: ${problems.join("; ")}`, {
-      input: sourceName,
-      hint: 'promote it anyway only with --override --reason "<why>" (the reason is recorded)',
-    });
-  }
 
   const tags: TagPlan[] = [];
   const releaseBefore = await tagDigest(destination, request.releaseTag);
@@ -132,7 +126,7 @@ export async function promote(request: PromoteRequest): Promise<PromoteResult> {
     mediaType: subject.mediaType,
     status: "dry-run",
     tags,
-    overridden: problems,
+    overridden: request.override === undefined ? [] : problems,
     writes: 0,
     blobs: { copied: 0, mounted: 0, skipped: 0, bytesCopied: 0, bytesMounted: 0 },
   };
@@ -140,6 +134,13 @@ export async function promote(request: PromoteRequest): Promise<PromoteResult> {
   if (toWrite.length === 0) {
     say(`${image}: ${destination.name} already has ${tags.map((t) => t.tag).join(", ")} at ${subject.digest}: nothing to do`);
     return { ...result, status: "already-promoted" };
+  }
+  // After the no-op check, so rerunning a promotion that was overridden once stays a no-op.
+  if (problems.length > 0 && request.override === undefined) {
+    throw new ImagewrightError("failed", `${image}: refusing to promote ${sourceName}: ${problems.join("; ")}`, {
+      input: sourceName,
+      hint: 'promote it anyway only with --override --reason "<why>" (the reason is recorded)',
+    });
   }
   if (request.dryRun === true) return result;
 

@@ -179,6 +179,10 @@ describe("release promote and bump on a real registry", () => {
     const promotion = (await readRecords(release, rc.digest)).map((r) => r.record).find((r): r is PromotionRecord => r.type === "promotion");
     assert.equal(promotion?.overridden?.reason, "ready step flaked on the CI host; rerun by hand passed");
     assert.match(promotion?.overridden?.problems[0] ?? "", /suite failed/);
+    // Done once with the override, a rerun is a no-op rather than a refusal.
+    const rerun = await promoteCli(catalog, prefix, "1.0.0-stackable0.1.0-rc4");
+    assert.equal(rerun.code, 0, rerun.stdout);
+    assert.equal(parseJson<PromoteAnswer>(rerun).images[0]!.writes, 0);
   });
 
   it("an image pushed without `release rc` has no record and is refused", async () => {
