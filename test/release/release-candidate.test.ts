@@ -140,7 +140,7 @@ describe("release rc → report → promote on the real stack", { timeout: 2 * L
     }
     const markdown = readFileSync(join(reportDir, "evaluation-report.md"), "utf8");
     assert.match(markdown, new RegExp(image.facts.digest));
-    assert.match(markdown, /accepted CRITICAL CVE-2023-45853 in zlib1g/);
+    assert.match(markdown, /accepted critical CVE-2023-45853 in zlib1g/);
     assert.match(markdown, new RegExp(report.inputs.sha512));
 
     const promoted = await runCli(["--json", "release", "promote", "kafka", image.rcTag, "--to", "4.1.0", "--catalog", catalog, "--image", "kafka"]);
