@@ -5,7 +5,8 @@
 #                 the module proxy at the version trivy itself depends on)
 #                 and <out>/trivy/java-db (sha1 → Maven coordinates of the jars in
 #                 $IMAGEWRIGHT_CACHE/maven, the Kafka fixture's Maven Central downloads)
-#   osv-scanner:  <out>/osv-scanner/osv-scanner/<Ecosystem>/all.zip (its --local-db-path layout)
+#   osv-scanner:  <out>/osv-scanner/osv-scalibr/<Ecosystem>/all.zip (its --local-db-path layout
+#                 since v2 matches through osv-scalibr; osv-scanner/ links to it for older ones)
 # Skipped when the fixtures and this script have not changed since the last build.
 #
 #   stack/scanners-db.sh           prints the output directory
@@ -69,9 +70,10 @@ printf '{"Version":1,"NextUpdate":"%s","UpdatedAt":"%s","DownloadedAt":"%s"}\n' 
 # osv-scanner: one all.zip of OSV records per ecosystem.
 for ecosystem_dir in "$scratch/input/osv"/*; do
   ecosystem=$(basename "$ecosystem_dir")
-  mkdir -p "$scratch/db/osv-scanner/osv-scanner/$ecosystem"
-  (cd "$ecosystem_dir" && zip -q -X "$scratch/db/osv-scanner/osv-scanner/$ecosystem/all.zip" ./*.json)
+  mkdir -p "$scratch/db/osv-scanner/osv-scalibr/$ecosystem"
+  (cd "$ecosystem_dir" && zip -q -X "$scratch/db/osv-scanner/osv-scalibr/$ecosystem/all.zip" ./*.json)
 done
+ln -s osv-scalibr "$scratch/db/osv-scanner/osv-scanner"
 
 printf '%s\n' "$key" >"$scratch/db/.key"
 rm -rf "$out"

@@ -74,24 +74,27 @@ const osvScanner: ScannerAdapter = {
   databaseVariable: "IMAGEWRIGHT_OSV_DB",
   versionArguments: ["--version"],
   async checkDatabase(path) {
-    // osv-scanner reads <local-db-path>/osv-scanner/<ecosystem>/all.zip.
-    const root = basename(path) === "osv-scanner" && !(await exists(join(path, "osv-scanner"))) ? dirname(path) : path;
-    let ecosystems: string[];
-    try {
-      ecosystems = await readdir(join(root, "osv-scanner"));
-    } catch {
-      return { state: "database-missing", path: root, detail: `no ${join(root, "osv-scanner")}/<ecosystem>/all.zip` };
-    }
+    // osv-scanner v2 reads <local-db-path>/osv-scalibr/<Ecosystem>/all.zip (osv-scalibr's
+    // matcher); v1 read <local-db-path>/osv-scanner/<Ecosystem>/all.zip.
+    const layouts = ["osv-scalibr", "osv-scanner"];
     let newest = 0;
-    for (const ecosystem of ecosystems) {
+    for (const layout of layouts) {
+      let ecosystems: string[];
       try {
-        newest = Math.max(newest, (await stat(join(root, "osv-scanner", ecosystem, "all.zip"))).mtimeMs);
+        ecosystems = await readdir(join(path, layout));
       } catch {
-        // an ecosystem folder without its zip: not a database
+        continue;
+      }
+      for (const ecosystem of ecosystems) {
+        try {
+          newest = Math.max(newest, (await stat(join(path, layout, ecosystem, "all.zip"))).mtimeMs);
+        } catch {
+          // an ecosystem folder without its zip: not a database
+        }
       }
     }
-    if (newest === 0) return { state: "database-missing", path: root, detail: `no all.zip under ${join(root, "osv-scanner")}` };
-    return { state: "ok", path: root, updatedAt: new Date(newest).toISOString() };
+    if (newest === 0) return { state: "database-missing", path, detail: `no ${join(path, "osv-scalibr")}/<ecosystem>/all.zip` };
+    return { state: "ok", path, updatedAt: new Date(newest).toISOString() };
   },
   run: (program, archive, database, env) => runProgram(program, osvArguments(archive, database), { env }),
   parse: parseOsvReport,

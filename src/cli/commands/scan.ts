@@ -111,7 +111,7 @@ Findings at or above --fail-on make it FAILED (exit 1). Unavailable wins over fa
 
 Databases (per scanner: --db, else $IMAGEWRIGHT_<SCANNER>_DB, else <--db-root>/<scanner>):
   trivy        trivy's cache directory (db/trivy.db + db/metadata.json, java-db/)
-  osv-scanner  the local DB path (osv-scanner/<ecosystem>/all.zip)
+  osv-scanner  the local DB path (osv-scalibr/<Ecosystem>/all.zip)
   grype        grype's DB cache directory (as \`grype db status\` reads it)
 
 Ignore file (YAML):
