@@ -253,6 +253,9 @@ export class RegistryRepository implements ImageStore {
         const next = await source.next();
         if (next.done === true) {
           exhausted = true;
+          if (read < descriptor.size) {
+            throw new ImagewrightError("invalid-input", `${what}: content ended after ${read} bytes, its descriptor says ${descriptor.size}`, { input: what, place: `byte ${read}` });
+          }
           return undefined;
         }
         const chunk = typeof next.value === "string" ? Buffer.from(next.value) : next.value;

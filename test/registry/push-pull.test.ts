@@ -98,6 +98,15 @@ describe("registry client against a real registry", () => {
       return true;
     });
     assert.equal(await repo.hasBlob(good.descriptor), false);
+    for (const size of [good.bytes.length + 100, good.bytes.length - 100]) {
+      const descriptor = { ...good.descriptor, size };
+      await assert.rejects(repo.putBlob(descriptor, pieces(good.bytes)), (error: Error & { kind?: string }) => {
+        assert.equal(error.kind, "invalid-input");
+        assert.match(error.message, size > good.bytes.length ? /content ended after 2097152 bytes, its descriptor says 2097252/ : /content is longer than the 2097052 bytes/);
+        return true;
+      });
+    }
+    assert.equal(await repo.hasBlob(good.descriptor), false);
   });
 
   it("mounts a blob from another repository without uploading its bytes", async () => {
