@@ -12,20 +12,21 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=stack/lib.sh
 source "$here/lib.sh"
 
-# name(s) | module | pinned version | package dir(s) in the module | extra environment.
+# name(s) | module | pinned version | package dir(s) in the module | extra environment |
+# extra variables set to the version at link time (main.version and <module>/version.Version always are).
 # Versions are the newest whose whole dependency graph the reachable module proxy
 # serves (see docs/stack.md: buildx v0.38.x and buildkit v0.34.x need module
 # versions the proxy refuses with 403).
 core_tools=(
-  "crane|github.com/google/go-containerregistry|v0.22.1|./cmd/crane|"
-  "regctl|github.com/regclient/regclient|v0.11.7|./cmd/regctl|"
+  "crane|github.com/google/go-containerregistry|v0.22.1|./cmd/crane||github.com/google/go-containerregistry/cmd/crane/cmd.Version"
+  "regctl|github.com/regclient/regclient|v0.11.7|./cmd/regctl||github.com/regclient/regclient/internal/version.vcsTag"
   "buildx|github.com/docker/buildx|v0.37.2|./cmd/buildx|"
   "buildkitd buildctl|github.com/moby/buildkit|v0.33.1|./cmd/buildkitd ./cmd/buildctl|"
   "registry|github.com/distribution/distribution/v3|v3.0.0|./cmd/registry|GOFLAGS=-mod=mod -trimpath -buildvcs=false" # Distribution v3 for registry tests (tag paging, tag deletion); its vendor/ is incomplete in the module zip
 )
 scanner_tools=(
   # trivy imports encoding/json/v2, still behind an experiment in Go 1.25/1.26.
-  "trivy|github.com/aquasecurity/trivy|v0.67.2|./cmd/trivy|GOEXPERIMENT=jsonv2"
+  "trivy|github.com/aquasecurity/trivy|v0.67.2|./cmd/trivy|GOEXPERIMENT=jsonv2|github.com/aquasecurity/trivy/pkg/version/app.ver"
   "grype|github.com/anchore/grype|v0.110.0|./cmd/grype|"
   "osv-scanner|github.com/google/osv-scanner/v2|v2.6.0|./cmd/osv-scanner|"
   "syft|github.com/anchore/syft|v1.52.0|./cmd/syft|"
@@ -56,8 +57,8 @@ installed_version() {
 # buildkit's go.mod has exclude directives, which `go install pkg@version`
 # refuses, and the proxy forbids the @v/list lookups `go install` makes for trivy.
 install_entry() {
-  local names module version packages extra_env
-  IFS='|' read -r names module version packages extra_env <<<"$1"
+  local names module version packages extra_env version_vars
+  IFS='|' read -r names module version packages extra_env version_vars <<<"$1"
   local name stale=0
   for name in $names; do
     [ "$(installed_version "$name" "$module")" = "$version" ] || stale=1
@@ -80,9 +81,12 @@ install_entry() {
   if [ -n "$extra_env" ]; then env_args+=("$extra_env"); fi
   local -a package_args
   read -r -a package_args <<<"$packages"
+  # So that `<tool> version` says what it is, as release builds do (main.version without the v).
+  local ldflags="-s -w -X main.version=${version#v} -X $module/version.Version=$version" var
+  for var in $version_vars; do ldflags+=" -X $var=${version#v}"; done
   if ! source=$(go mod download -json "$module@$version" 2>"$log" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p') || [ -z "$source" ] ||
     ! (cd "$source" && env "${env_args[@]}" go install \
-      -ldflags "-s -w -X main.version=$version -X $module/version.Version=$version" \
+      -ldflags "$ldflags" \
       "${package_args[@]}") >>"$log" 2>&1; then
     say "could not build $names $version (log: $log):"
     grep -v '^go: downloading' "$log" | tail -n 15 >&2
