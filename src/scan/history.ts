@@ -1,7 +1,7 @@
 // Scans kept in a state directory, one folder per scanned reference, so the next
 // scan of the same reference says what is new, what was fixed and what remains.
 
-import { mkdir, readFile, readdir, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { ImagewrightError } from "../errors/index.ts";
@@ -94,14 +94,4 @@ export async function keepScan(state: string, scan: StoredScan): Promise<string>
   await writeFile(temporary, body);
   await rename(temporary, join(dir, "latest.json"));
   return dated;
-}
-
-/** Every reference with a kept scan. */
-export async function keptReferences(state: string): Promise<string[]> {
-  try {
-    return (await readdir(join(state, "scans"))).sort();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw error;
-  }
 }
