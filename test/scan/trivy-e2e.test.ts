@@ -109,6 +109,16 @@ test("a missing or stale database, or a missing scanner, fails the gate loudly (
   assert.match(old.stdout, /found: {4}UNKNOWN: no scanner could run/);
   assert.match(old.stdout, /UNAVAILABLE/);
 
+  // The real grype (stack/tools.sh scanners builds it) with no grype database: trivy's
+  // findings are there, and still the gate is unavailable, not passed.
+  const grype = await scan([world.base, "--json", "--no-keep", "--no-sbom", "--fail-on", "none", "--scanners", "trivy,grype"]);
+  assert.equal(grype.code, 6, grype.stderr);
+  const both = parseJson<ScanReport>(grype);
+  assert.deepEqual(both.images[0]?.scanners.map((s) => [s.scanner, s.state, s.version]), [["trivy", "ok", "0.67.2"], ["grype", "database-missing", "0.110.0"]]);
+  assert.match(both.images[0]?.scanners[1]?.detail ?? "", /grype db status: database does not exist/);
+  assert.ok((both.images[0]?.findings.length ?? 0) > 0);
+  assert.equal(both.gate.outcome, "unavailable");
+
   // No scanner programs anywhere.
   const noTools = await scan([world.base, "--no-keep", "--fail-on", "none", "--scanners", "trivy,grype,osv-scanner"], { IMAGEWRIGHT_TOOLS: empty, PATH: "/usr/bin:/bin" });
   assert.equal(noTools.code, 6);
