@@ -26,7 +26,8 @@ export function runCli(
       },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== "number") {
-          reject(error);
+          // No exit code: the CLI did not run (spawn failed, timeout); keep the original error as the cause.
+          reject(new Error(`could not run the CLI: ${error.message}`, { cause: error }));
           return;
         }
         resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
