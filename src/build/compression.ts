@@ -44,11 +44,18 @@ function looksIncompressible(block: Buffer): boolean {
 
 export class ParallelGzip extends Transform {
   readonly #level: number;
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
+  /** The block being filled; `#filled` bytes of it are data. */
+  #current: Buffer | undefined;
+  #filled = 0;
   /** The newest full block is held back until we know whether it is the last one. */
   #held: Buffer | undefined;
-  #inFlight: Promise<Buffer>[] = [];
+  #inFlight: { input: Buffer; deflated: Promise<Buffer> }[] = [];
+  /**
+   * Block buffers whose deflate has finished, for reuse: every byte of a layer passes
+   * through a block, and fresh 1 MiB buffers for each would make V8 collect the whole
+   * heap over and over as the external memory grows.
+   */
+  #free: Buffer[] = [];
   #crc = 0;
   #size = 0;
   #headerWritten = false;
@@ -69,30 +76,29 @@ export class ParallelGzip extends Transform {
   async #accept(chunk: Buffer): Promise<void> {
     this.#crc = zlib.crc32(chunk, this.#crc);
     this.#size += chunk.length;
-    let rest = chunk;
-    while (this.#pendingBytes + rest.length >= BLOCK_SIZE) {
-      const take = BLOCK_SIZE - this.#pendingBytes;
-      this.#pending.push(rest.subarray(0, take));
-      rest = rest.subarray(take);
-      const block = Buffer.concat(this.#pending, BLOCK_SIZE);
-      this.#pending = [];
-      this.#pendingBytes = 0;
-      await this.#hold(block);
-    }
-    if (rest.length > 0) {
-      // Kept by reference: file streams and tar-stream hand over fresh buffers and never reuse them.
-      this.#pending.push(rest);
-      this.#pendingBytes += rest.length;
+    let offset = 0;
+    while (offset < chunk.length) {
+      this.#current ??= this.#free.pop() ?? Buffer.allocUnsafe(BLOCK_SIZE);
+      const copied = chunk.copy(this.#current, this.#filled, offset);
+      this.#filled += copied;
+      offset += copied;
+      if (this.#filled === BLOCK_SIZE) {
+        const block = this.#current;
+        this.#current = undefined;
+        this.#filled = 0;
+        await this.#hold(block);
+      }
     }
   }
 
   async #hold(block: Buffer): Promise<void> {
     const previous = this.#held;
     this.#held = block;
-    if (previous !== undefined) await this.#start(previous, false);
+    if (previous !== undefined) await this.#start(previous, previous.length, false);
   }
 
-  async #start(block: Buffer, last: boolean): Promise<void> {
+  async #start(input: Buffer, length: number, last: boolean): Promise<void> {
+    const block = input.subarray(0, length);
     const options: zlib.ZlibOptions = {
       level: looksIncompressible(block) ? 0 : this.#level,
       // A sync flush ends each block on a byte boundary, so the blocks join into one stream.
@@ -103,14 +109,16 @@ export class ParallelGzip extends Transform {
     const deflated = deflateRaw(block, options);
     // Awaited in order later; until then a failure must not count as unhandled.
     deflated.catch(() => undefined);
-    this.#inFlight.push(deflated);
+    this.#inFlight.push({ input, deflated });
     if (this.#inFlight.length >= IN_FLIGHT) await this.#emitOldest();
   }
 
   async #emitOldest(): Promise<void> {
     const oldest = this.#inFlight.shift();
     if (oldest === undefined) return;
-    const deflated = await oldest;
+    const deflated = await oldest.deflated;
+    // zlib is done reading the input: the buffer can take the next block.
+    this.#free.push(oldest.input);
     if (!this.#headerWritten) {
       this.push(GZIP_HEADER);
       this.#headerWritten = true;
@@ -119,19 +127,21 @@ export class ParallelGzip extends Transform {
   }
 
   async #finish(): Promise<void> {
-    const tail = Buffer.concat(this.#pending, this.#pendingBytes);
-    this.#pending = [];
-    if (this.#held !== undefined) {
-      if (tail.length > 0) {
-        await this.#start(this.#held, false);
-        await this.#start(tail, true);
-      } else {
-        await this.#start(this.#held, true);
-      }
-    } else {
-      await this.#start(tail, true);
-    }
+    const tail = this.#current;
+    const tailLength = this.#filled;
+    this.#current = undefined;
+    this.#filled = 0;
+    const held = this.#held;
     this.#held = undefined;
+    if (held !== undefined && tail !== undefined && tailLength > 0) {
+      await this.#start(held, held.length, false);
+      await this.#start(tail, tailLength, true);
+    } else if (held !== undefined) {
+      await this.#start(held, held.length, true);
+    } else {
+      // Also an empty stream: one final empty deflate block makes it valid gzip.
+      await this.#start(tail ?? Buffer.alloc(0), tailLength, true);
+    }
     while (this.#inFlight.length > 0) await this.#emitOldest();
     const trailer = Buffer.alloc(8);
     trailer.writeUInt32LE(this.#crc >>> 0, 0);
