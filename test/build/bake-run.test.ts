@@ -137,6 +137,42 @@ describe("imagewright build with BuildKit", () => {
     assert.deepEqual(layoutSummary.targets.map((t) => t.id), ["os-1", "runtime-8"]);
   });
 
+  test("--platform with two platforms ends in one index per image, each platform FROM its own base", async () => {
+    // A two-platform upstream made by the assembler (COPY-only Dockerfiles need no emulation).
+    const files = path.join(work, "multi-upstream");
+    await mkdir(path.join(files, "etc"), { recursive: true });
+    await writeFile(path.join(files, "etc", "os-release"), 'NAME="acme os"\n');
+    await assemble({
+      bases: [{ base: "scratch" }],
+      platforms: [{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "arm64" }],
+      layers: [{ source: files, destination: "/" }],
+      sourceDateEpoch: 0,
+      target: client.repository(registry.host, "upstream/multi"),
+      tag: "1",
+    });
+    const root = path.join(work, "multi-catalog");
+    const catalogFiles: Record<string, string> = {
+      "imagewright.yaml": `registry: ${registry.host}\nnamespace: multi\nvendor: acme\ntagScheme: stackable\nplatforms: [linux/amd64]\nevaluation:\n  namespace: evaluation\nimages: images\n`,
+      "images/os/image.yaml": `kind: base\nversions:\n  - productVersion: "1"\n    imageVersion: 0.1.0\n    buildArgs:\n      UPSTREAM_IMAGE: ${registry.host}/upstream/multi:1\n`,
+      "images/os/Dockerfile": "ARG UPSTREAM_IMAGE\nFROM ${UPSTREAM_IMAGE}\nARG TARGETARCH\nCOPY os.txt /os-${TARGETARCH}.txt\n",
+      "images/os/os.txt": "os layer\n",
+    };
+    for (const [name, content] of Object.entries(catalogFiles)) {
+      await mkdir(path.dirname(path.join(root, name)), { recursive: true });
+      await writeFile(path.join(root, name), content);
+    }
+    const result = await build(["--catalog", root, "--select", "os", "--push", "--platform", "linux/amd64,linux/arm64"]);
+    assert.equal(result.code, 0, result.stderr.split("\n").slice(-30).join("\n"));
+    const summary = parseJson<Summary>(result);
+    const store = client.repository(registry.host, "multi/os");
+    const index = await manifestOf(store, "1_acme0.1.0");
+    assert.equal(index.mediaType, "application/vnd.oci.image.index.v1+json");
+    assert.equal((await store.resolve("1_acme0.1.0")).digest, summary.targets[0]!.digest);
+    const platforms = index.manifests.filter((m) => m.platform?.os === "linux").map((m) => m.platform!.architecture).sort();
+    assert.deepEqual(platforms, ["amd64", "arm64"]);
+    assert.equal(index.annotations?.["org.opencontainers.image.version"], "1_acme0.1.0", "index annotations for a multi-platform target");
+  });
+
   test("the example catalog's git tag java-base17_stackable0.1.0 builds java-base 17 and the Debian base it needs", async () => {
     const root = path.join(work, "example");
     await cp(EXAMPLE, root, { recursive: true });
