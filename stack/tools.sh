@@ -28,7 +28,8 @@ scanner_tools=(
   # trivy imports encoding/json/v2, still behind an experiment in Go 1.25/1.26.
   "trivy|github.com/aquasecurity/trivy|v0.67.2|./cmd/trivy|GOEXPERIMENT=jsonv2|github.com/aquasecurity/trivy/pkg/version/app.ver"
   "grype|github.com/anchore/grype|v0.110.0|./cmd/grype|"
-  "osv-scanner|github.com/google/osv-scanner/v2|v2.6.0|./cmd/osv-scanner|"
+  # v2.6.0 (the only version the proxy lists) requires go >= 1.27.0; v2.5.0 needs 1.26.5.
+  "osv-scanner|github.com/google/osv-scanner/v2|v2.5.0|./cmd/osv-scanner|"
   "syft|github.com/anchore/syft|v1.52.0|./cmd/syft|"
 )
 
@@ -84,7 +85,12 @@ install_entry() {
   # So that `<tool> version` says what it is, as release builds do (main.version without the v).
   local ldflags="-s -w -X main.version=${version#v} -X $module/version.Version=$version" var
   for var in $version_vars; do ldflags+=" -X $var=${version#v}"; done
-  if ! source=$(go mod download -json "$module@$version" 2>"$log" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p') || [ -z "$source" ] ||
+  # go mod download reports its errors inside the JSON ("Error"), not on stderr.
+  local download
+  download=$(go mod download -json "$module@$version" 2>>"$log" || true)
+  source=$(sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<<"$download")
+  sed -n 's/^\t"Error": "\(.*\)",$/\1/p' <<<"$download" | sed 's/\\u003e/>/g; s/\\u003c/</g' >>"$log"
+  if [ -z "$source" ] ||
     ! (cd "$source" && env "${env_args[@]}" go install \
       -ldflags "$ldflags" \
       "${package_args[@]}") >>"$log" 2>&1; then
