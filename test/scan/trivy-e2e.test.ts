@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { copy, openLocation } from "../../src/oci/index.ts";
+import { findProgram, runProgram } from "../../src/scan/tools.ts";
 import type { ImageScan, ScanReport } from "../../src/scan/index.ts";
 import { parseJson, runCli } from "../support/cli.ts";
 import { listenInRange } from "../support/registry.ts";
@@ -146,6 +147,18 @@ test("nothing is downloaded: a scan through a proxy that records every connectio
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /trivy ok/);
   assert.equal(connections, 0);
+
+  // The control: the same trivy, asked to fetch its database, does go through the trap.
+  const empty = await mkdtemp(join(tmpdir(), "imagewright-trivy-cache-"));
+  t.after(() => rm(empty, { recursive: true, force: true }));
+  const trivy = await findProgram("trivy");
+  assert.ok(trivy !== undefined, "trivy is built by stack/tools.sh scanners");
+  const fetch = await runProgram(trivy, ["image", "--download-db-only", "--cache-dir", empty, "--quiet"], {
+    env: { ...process.env, HTTP_PROXY: proxy, HTTPS_PROXY: proxy, http_proxy: proxy, https_proxy: proxy, NO_PROXY: "" },
+    timeoutMs: 120_000,
+  });
+  assert.notEqual(fetch.code, 0);
+  assert.ok(connections > 0, "trivy's download went to the proxy");
 });
 
 test("an ignore entry hides a finding until its date; an expired one stops ignoring and is reported", async (t) => {
