@@ -416,17 +416,3 @@ export class DockerArchive implements ImageStore {
     if (this.stagingPath) await rm(this.stagingPath, { recursive: true, force: true });
   }
 }
-
-/** Reads one file of an archive whole (small files: manifest.json, configs), for tests and tools. */
-export async function readArchiveFile(path: string, name: string): Promise<Buffer> {
-  const file = await open(path, "r");
-  try {
-    const entry = (await indexTar(file, `docker-archive:${path}`)).get(normalizeName(name));
-    if (!entry) throw new ImagewrightError("not-found", `no ${name} in docker-archive:${path}`, { input: `docker-archive:${path}` });
-    const data = Buffer.alloc(entry.size);
-    await file.read(data, 0, entry.size, entry.offset);
-    return data;
-  } finally {
-    await file.close();
-  }
-}
