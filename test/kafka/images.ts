@@ -83,6 +83,8 @@ export interface BuiltKafkaImage {
   ref: string;
   version: string;
   fixture: KafkaFixture;
+  /** Build arguments naming the local images it was built on, e.g. JAVA_BASE_IMAGE. */
+  baseArgs: Record<string, string>;
 }
 
 const built = new Map<string, Promise<BuiltKafkaImage>>();
@@ -108,6 +110,7 @@ async function buildKafka(version: string, catalog: Catalog): Promise<BuiltKafka
   const served = await servePorts(fixture.directory);
   try {
     const tags = new Map<CatalogVersion, string>();
+    let baseArgs: Record<string, string> = {};
     const order = dependencyOrder(catalog, [target]);
     for (const { version: step } of order) {
       const args: Record<string, string> = { ...step.buildArgs, PRODUCT_VERSION: step.productVersion, IMAGE_VERSION: step.imageVersion };
@@ -117,13 +120,14 @@ async function buildKafka(version: string, catalog: Catalog): Promise<BuiltKafka
         args[dependencyArg(dependency.image)] = tag;
       }
       if (step === target) {
+        baseArgs = Object.fromEntries(step.dependencies.map((dependency) => [dependencyArg(dependency.image), args[dependencyArg(dependency.image)]!]));
         const checksum = version.startsWith("3.") ? fixture.sha512sum : fixture.sha512;
         args["ARTIFACT_URL"] = served.urlOf(`${fixture.name}.tgz`);
         args["ARTIFACT_CHECKSUM_URL"] = served.urlOf(checksum.slice(fixture.directory.length + 1));
       }
       tags.set(step, await buildVersion(step, args));
     }
-    return { ref: tags.get(target)!, version, fixture };
+    return { ref: tags.get(target)!, version, fixture, baseArgs };
   } finally {
     await served.close();
   }
