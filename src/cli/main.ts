@@ -3,15 +3,35 @@
 
 import { Command, CommanderError } from "commander";
 import { EXIT_CODES, isImagewrightError } from "../errors/index.ts";
-import * as buildCommands from "./commands/build.ts";
-import * as catalogCommands from "./commands/catalog.ts";
-import * as compatCommands from "./commands/compat.ts";
-import * as planCommands from "./commands/plan.ts";
-import * as registryCommands from "./commands/registry.ts";
-import * as releaseCommands from "./commands/release.ts";
-import * as scanCommands from "./commands/scan.ts";
-import * as tagCommands from "./commands/tag.ts";
-import * as verifyCommands from "./commands/verify.ts";
+
+interface CommandModule {
+  register(program: Command): void;
+}
+
+/**
+ * The command modules, and the top-level command names each registers. Only the
+ * modules of the command being run are loaded: a short command should not pay
+ * for loading zod schemas, undici and the scanners it never uses.
+ * `tag` precedes the registry commands, which attach `tag <ref> <new-tag>` to it,
+ * so it is loaded with each of them.
+ */
+const CONCERNS: readonly { names: readonly string[]; load: () => Promise<CommandModule> }[] = [
+  { names: ["tag", "ls", "inspect", "digest", "copy"], load: () => import("./commands/tag.ts") },
+  { names: ["catalog"], load: () => import("./commands/catalog.ts") },
+  { names: ["plan"], load: () => import("./commands/plan.ts") },
+  { names: ["build", "assemble"], load: () => import("./commands/build.ts") },
+  { names: ["test"], load: () => import("./commands/verify.ts") },
+  { names: ["scan"], load: () => import("./commands/scan.ts") },
+  { names: ["release"], load: () => import("./commands/release.ts") },
+  { names: ["ls", "inspect", "digest", "copy", "tag"], load: () => import("./commands/registry.ts") },
+  { names: ["compat"], load: () => import("./commands/compat.ts") },
+];
+
+/** The command word in argv (after `help`, too), or undefined when there is none. */
+function commandWord(argv: readonly string[]): string | undefined {
+  const words = argv.filter((arg) => !arg.startsWith("-"));
+  return words[0] === "help" ? words[1] : words[0];
+}
 
 const EXIT_CODE_HELP = `
 Exit codes:
@@ -24,7 +44,8 @@ Exit codes:
   6   unavailable (registry unreachable, tool or scanner database missing)
   70  internal error (a bug: please report it)`;
 
-export function createProgram(): Command {
+/** The program with the commands `argv` needs: all of them when it names none or an unknown one. */
+export async function createProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command("imagewright")
     .description("Build, version, test, scan and release product container images.")
     .option("--json", "answer with one JSON document on stdout")
@@ -32,29 +53,19 @@ export function createProgram(): Command {
     .showHelpAfterError()
     .addHelpText("after", EXIT_CODE_HELP)
     .exitOverride();
-  // `tag` comes before `registry`: the registry commands attach `tag <ref> <new-tag>` to it.
-  for (const concern of [
-    tagCommands,
-    catalogCommands,
-    planCommands,
-    buildCommands,
-    verifyCommands,
-    scanCommands,
-    releaseCommands,
-    registryCommands,
-    compatCommands,
-  ]) {
-    concern.register(program);
-  }
+  const word = commandWord(argv);
+  const needed = CONCERNS.filter((concern) => word !== undefined && concern.names.includes(word));
+  const modules = await Promise.all((needed.length > 0 ? needed : CONCERNS).map((concern) => concern.load()));
+  for (const module of modules) module.register(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
 
 /** Runs the CLI and returns the process exit code; never throws. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = createProgram();
   const json = argv.includes("--json");
   try {
+    const program = await createProgram(argv);
     await program.parseAsync([...argv], { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : EXIT_CODES.ok;
   } catch (error) {
