@@ -28,9 +28,9 @@ interface OsvReport {
   image_metadata?: { layer_metadata?: { diff_id?: string; command?: string }[] };
 }
 
-/** `osv-scanner scan image` arguments: an archive, local databases only, JSON. */
+/** `osv-scanner scan image` arguments: an archive, local databases only (--offline also stops deps.dev lookups), JSON. */
 export function osvArguments(archive: string, localDbPath: string): string[] {
-  return ["scan", "image", "--archive", archive, "--offline-vulnerabilities", "--local-db-path", localDbPath, "--format", "json"];
+  return ["scan", "image", "--archive", archive, "--offline", "--local-db-path", localDbPath, "--format", "json"];
 }
 
 /** A purl for a package osv-scanner names by ecosystem: Debian:12 → deb, Maven → maven. */

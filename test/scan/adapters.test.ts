@@ -1,5 +1,5 @@
-// The adapters read report shapes the scanners really produce: trivy's output captured
-// from the real trivy v0.67.2 over the bookworm base and Kafka 3.9.1 images (see
+// The adapters read report shapes the scanners really produce: trivy v0.67.2's and
+// osv-scanner v2.5.0's output captured over the bookworm base and Kafka 3.9.1 images (see
 // reports/README.md), and grype's JSON presenter golden file from grype v0.110.0's own
 // tests (grype has no database here to produce a live report).
 
@@ -133,4 +133,41 @@ test("trivy over Kafka 3.9.1: Maven findings with fixes and jar paths; Debian an
   const jarLayer = maven[0]?.layer?.diffId;
   const debLayer = findings.find((f) => f.package.type === "deb")?.layer?.diffId;
   assert.ok(jarLayer !== undefined && debLayer !== undefined && jarLayer !== debLayer);
+});
+
+test("osv-scanner over Kafka 3.9.1: the same advisories as trivy, keyed on source packages, and one finding each after merging", async () => {
+  const osv = parseOsvReport(await report("osv-scanner-2.5.0-kafka-3.9.1.json"));
+  assert.deepEqual(
+    osv.map((f) => `${f.id} ${f.package.name}${f.package.sourceName === undefined ? "" : ` (${f.package.sourceName})`} ${f.severity} ${f.fixedVersions.join(",") || "-"}`).sort(),
+    [
+      "DEBIAN-CVE-2005-2541 tar low -", // no CVSS: the Debian urgency (unimportant)
+      "DEBIAN-CVE-2011-3374 apt low -",
+      "DEBIAN-CVE-2011-3374 libapt-pkg6.0 (apt) low -",
+      "DEBIAN-CVE-2016-2781 coreutils medium -",
+      "DEBIAN-CVE-2022-27943 gcc-12-base (gcc-12) medium -",
+      "DEBIAN-CVE-2022-27943 libgcc-s1 (gcc-12) medium -",
+      "DEBIAN-CVE-2022-27943 libstdc++6 (gcc-12) medium -",
+      "DEBIAN-CVE-2023-45853 zlib1g (zlib) critical -",
+      "GHSA-j288-q9x7-2f5v org.apache.commons:commons-lang3 medium 3.18.0",
+      "GHSA-wxr5-93ph-8wr9 commons-beanutils:commons-beanutils high 1.11.0",
+      "GHSA-xq3w-v528-46rv io.netty:netty-common medium 4.1.115.Final",
+    ],
+  );
+  assert.ok(osv.every((f) => /^sha256:[0-9a-f]{64}$/.test(f.layer?.diffId ?? "")), "every finding has its layer");
+
+  const trivy = parseTrivyReport(await report("trivy-0.67.2-kafka-3.9.1.json"));
+  const merged = mergeFindings([...trivy, ...osv]);
+  assert.equal(merged.length, trivy.length, "every osv-scanner finding met trivy's");
+  assert.ok(merged.every((f) => f.scanners.join(",") === "osv-scanner,trivy"), merged.map((f) => `${f.id}:${f.scanners.join(",")}`).join(" "));
+  const beanutils = merged.find((f) => f.id === "CVE-2025-48734");
+  assert.deepEqual(beanutils?.aliases, ["GHSA-wxr5-93ph-8wr9"]);
+  assert.equal(beanutils?.package.path, "opt/kafka/libs/commons-beanutils-1.9.4.jar");
+  // Debian rates coreutils' CVE unimportant (trivy: low), NVD 6.5 (osv-scanner: medium): the higher stays.
+  assert.equal(merged.find((f) => f.id === "CVE-2016-2781")?.severity, "medium");
+});
+
+test("osv-scanner over the bookworm base finds nothing the advisories say is fixed or of another release", async () => {
+  const ids = parseOsvReport(await report("osv-scanner-2.5.0-debian-bookworm.json")).map((f) => f.id);
+  assert.equal(ids.length, 8);
+  for (const absent of ["DEBIAN-CVE-2023-4911", "DEBIAN-CVE-2023-47038", "DEBIAN-CVE-2024-3094"]) assert.ok(!ids.includes(absent), absent);
 });

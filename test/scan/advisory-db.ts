@@ -168,11 +168,13 @@ export function debianOsv(cves: readonly TrackerEntry[], dsas: readonly TrackerE
     const nvdRecord = nvd.get(cve.Header.ID);
     const vector = nvdRecord === undefined ? undefined : Object.values(nvdRecord.metrics).flat()[0]?.cvssData.vectorString;
     const urgency = cve.Annotations.find((a) => a.Type === "package" && a.Severity !== undefined)?.Severity;
+    // NVD writes local times without a zone ("2019-11-26T00:15:11.037"); OSV wants RFC 3339.
+    const published = nvdRecord === undefined ? "2024-01-01T00:00:00Z" : `${nvdRecord.published.replace(/\.\d+$/, "")}Z`;
     records.push({
       schema_version: "1.6.0",
       id: `DEBIAN-${cve.Header.ID}`,
-      modified: nvdRecord?.published ?? "2024-01-01T00:00:00Z",
-      published: nvdRecord?.published ?? "2024-01-01T00:00:00Z",
+      modified: published,
+      published,
       upstream: [cve.Header.ID],
       related: [...related],
       details: nvdRecord?.descriptions.find((d) => d.lang === "en")?.value ?? cve.Header.Description.replace(/^\(|\)$/g, ""),
