@@ -1,4 +1,4 @@
-// End to end with the real trivy over real images (Debian bookworm base, Kafka 3.9.1
+// End to end with the real trivy (and osv-scanner, and grype's missing database) over real images (Debian bookworm base, Kafka 3.9.1
 // and 4.1.0 built from Maven Central jars) against the local advisory database made
 // from real Debian, NVD and GitHub advisories (fixtures/advisories).
 
@@ -287,4 +287,38 @@ test("kept scans show what is new, fixed and remaining when the image behind a t
   assert.deepEqual(third.difference.fixed, []);
   const human = await scan([moving, "--fail-on", "none", "--no-sbom"]);
   assert.match(human.stdout, /since last scan \(.+\): 0 new, 0 fixed, \d+ remaining/);
+});
+
+test("trivy and osv-scanner together: each finding once, found by both, and osv-scanner offline too", async (t) => {
+  let connections = 0;
+  const trap = createServer();
+  trap.on("connection", (socket) => {
+    connections++;
+    socket.destroy();
+  });
+  const port = await listenInRange(trap, SCAN_PORTS);
+  t.after(() => new Promise<void>((resolve) => trap.close(() => resolve())));
+  const proxy = `http://127.0.0.1:${port}`;
+  const result = await scan([world.kafka["3.9.1"], "--json", "--no-keep", "--no-sbom", "--fail-on", "critical", "--scanners", "trivy,osv-scanner"], {
+    HTTP_PROXY: proxy,
+    HTTPS_PROXY: proxy,
+    http_proxy: proxy,
+    https_proxy: proxy,
+    NO_PROXY: "",
+  });
+  assert.equal(result.code, 1, result.stderr);
+  const report = parseJson<ScanReport>(result);
+  const [image] = report.images;
+  assert.deepEqual(image?.scanners.map((s) => [s.scanner, s.state]), [["trivy", "ok"], ["osv-scanner", "ok"]]);
+  assert.match(image?.scanners[1]?.version ?? "", /^2\./);
+  assert.equal(image?.scanners[0]?.findings, image?.scanners[1]?.findings);
+  assert.equal(image?.findings.length, image?.scanners[0]?.findings);
+  for (const f of image?.findings ?? []) assert.deepEqual(f.scanners, ["osv-scanner", "trivy"], `${f.id} ${f.package.name}`);
+  const beanutils = image?.findings.find((f) => f.id === "CVE-2025-48734");
+  assert.deepEqual(beanutils?.aliases, ["GHSA-wxr5-93ph-8wr9"]);
+  const zlib = image?.findings.find((f) => f.id === "CVE-2023-45853");
+  assert.deepEqual(zlib?.aliases, ["DEBIAN-CVE-2023-45853"]);
+  assert.equal(zlib?.package.sourceName, "zlib");
+  assert.equal(report.gate.outcome, "failed");
+  assert.equal(connections, 0);
 });
