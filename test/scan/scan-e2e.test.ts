@@ -126,7 +126,7 @@ test("a missing or stale database, or a missing scanner, fails the gate loudly (
   for (const name of ["trivy", "grype", "osv-scanner"]) assert.match(noTools.stdout, new RegExp(`${name} missing`));
 });
 
-test("nothing is downloaded: a scan through a proxy that records every connection makes none", async (t) => {
+test("nothing is downloaded: a scan and its SBOM (syft) through a proxy that records every connection make none", async (t) => {
   let connections = 0;
   const trap = createServer();
   trap.on("connection", (socket) => {
@@ -136,7 +136,9 @@ test("nothing is downloaded: a scan through a proxy that records every connectio
   const port = await listenInRange(trap, SCAN_PORTS);
   t.after(() => new Promise<void>((resolve) => trap.close(() => resolve())));
   const proxy = `http://127.0.0.1:${port}`;
-  const result = await scan([world.kafka["3.9.1"], "--no-keep", "--fail-on", "none"], {
+  const sboms = await mkdtemp(join(tmpdir(), "imagewright-sbom-"));
+  t.after(() => rm(sboms, { recursive: true, force: true }));
+  const result = await scan([world.kafka["3.9.1"], "--no-keep", "--fail-on", "none", "--sbom-dir", sboms], {
     HTTP_PROXY: proxy,
     HTTPS_PROXY: proxy,
     ALL_PROXY: proxy,
@@ -146,6 +148,7 @@ test("nothing is downloaded: a scan through a proxy that records every connectio
   });
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /trivy ok/);
+  assert.match(result.stdout, /sbom: {5}.*\.cdx\.json \(syft, \d+ components\)/);
   assert.equal(connections, 0);
 
   // The control: the same trivy, asked to fetch its database, does go through the trap.
