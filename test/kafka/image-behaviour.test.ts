@@ -35,7 +35,11 @@ async function startBroker(name: string, env: string[]): Promise<{ logs: string;
     const logs = await docker(["logs", name]);
     const text = logs.stdout + logs.stderr;
     const state = (await docker(["inspect", "--format", "{{.State.Running}} {{.State.ExitCode}}", name])).stdout.trim().split(" ");
-    if (state[0] !== "true") return { logs: text, running: false, exitCode: Number(state[1]) };
+    if (state[0] !== "true") {
+      // Read again: it may have written its last words between the two calls above.
+      const last = await docker(["logs", name]);
+      return { logs: last.stdout + last.stderr, running: false, exitCode: Number(state[1]) };
+    }
     if (/Kafka Server started/.test(text)) return { logs: text, running: true, exitCode: 0 };
     await delay(500);
   }
