@@ -6,7 +6,7 @@ import { KAFKA_SUITE_DEFAULTS, SUITES, isSuiteName, type KafkaSuiteOptions } fro
 import type { SuiteReport } from "./report.ts";
 import { runSuite, type SuiteRunOptions } from "./suite.ts";
 
-export { renderHtml, renderJUnit, type StepResult, type StepStatus, type SuiteReport } from "./report.ts";
+export { renderHtml, renderJUnit, summarize, type StepResult, type StepStatus, type SuiteReport } from "./report.ts";
 export { StepFailure, runSuite, resolveImage, type SuiteDefinition, type SuiteStep, type SuiteRunOptions } from "./suite.ts";
 export { kafkaSuite } from "./kafka.ts";
 export { KAFKA_SUITE_DEFAULTS, SUITES, isSuiteName, type KafkaSuiteOptions, type SuiteName } from "./options.ts";
