@@ -57,12 +57,12 @@ export function difference(previous: { scannedAt: string; digest: string; findin
   };
 }
 
+/** What a kept scan must have for the next comparison; the rest of the ImageScan is kept too. */
 export interface StoredScan {
   reference: string;
   digest: string;
   scannedAt: string;
   findings: Finding[];
-  [key: string]: unknown;
 }
 
 /** The newest kept scan of `reference`, if any. */
@@ -83,7 +83,7 @@ export async function latestScan(state: string, reference: string): Promise<Stor
 }
 
 /** Keeps a scan: a dated file (history) and latest.json (what the next scan compares to). */
-export async function keepScan(state: string, scan: StoredScan): Promise<string> {
+export async function keepScan<T extends StoredScan>(state: string, scan: T): Promise<string> {
   const dir = join(state, "scans", referenceKey(scan.reference));
   await mkdir(dir, { recursive: true });
   const body = JSON.stringify(scan, null, 2) + "\n";

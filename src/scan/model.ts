@@ -122,8 +122,6 @@ export interface ImageScan {
   ignores: { expired: { id: string; expires: string; reason: string; place: string }[]; unused: { id: string; place: string }[] };
   difference: ScanDifference;
   patchRelease: PatchRelease;
-  /** Images the catalog supports that could not be scanned (not in the registry). */
-  error?: string;
 }
 
 export interface Gate {
@@ -139,5 +137,7 @@ export interface ScanReport {
   version: 1;
   scannedAt: string;
   images: ImageScan[];
+  /** scan --supported: supported product versions with no released image in the registry. */
+  unreleased?: string[];
   gate: Gate;
 }

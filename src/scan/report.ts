@@ -26,10 +26,6 @@ export function renderTable(report: ScanReport): string {
   for (const image of report.images) {
     const title = image.catalog === undefined ? image.reference : `${image.reference}  (${image.catalog.image} ${image.catalog.productVersion}, image ${image.catalog.imageVersion})`;
     parts.push(title, `  digest:   ${image.digest || "-"}`, `  scanners: ${scannerLine(image)}`);
-    if (image.error !== undefined) {
-      parts.push(`  error:    ${image.error}`, "");
-      continue;
-    }
     const ran = image.scanners.filter((s) => s.state === "ok").length;
     parts.push(ran === 0 ? "  found:    UNKNOWN: no scanner could run" : `  found:    ${countsText(image.counts)}${ran < image.scanners.length ? " (incomplete: not every scanner ran)" : ""}`);
     if (image.findings.length > 0) {
@@ -58,6 +54,7 @@ export function renderTable(report: ScanReport): string {
     if (image.sbom !== undefined) parts.push(`  sbom:     ${image.sbom.path} (${image.sbom.generator}, ${image.sbom.components} components)`);
     parts.push("");
   }
+  if (report.unreleased !== undefined && report.unreleased.length > 0) parts.push(`supported, not released (nothing to scan): ${report.unreleased.join(", ")}`, "");
   parts.push(`gate (fail on ${report.gate.failOn}): ${report.gate.outcome.toUpperCase()}${report.gate.reasons.length === 0 ? "" : ": " + report.gate.reasons.join("; ")}`);
   return parts.join("\n");
 }
@@ -130,12 +127,9 @@ export function renderMarkdown(report: ScanReport): string {
       `| ${escapeCell(i.reference)} | \`${i.digest.slice(0, 19)}\` | ${c.critical} | ${c.high} | ${c.medium} | ${c.low} | ${c.unknown} | ${i.difference.previousScannedAt === undefined ? "first scan" : i.difference.new.length} | ${i.difference.fixed.length} | ${i.patchRelease.needed ? `needed${i.patchRelease.nextImageVersion === undefined ? "" : ` → ${i.patchRelease.nextImageVersion}`}` : "no"} | ${escapeCell(scannerLine(i))} |`,
     );
   }
+  if (report.unreleased !== undefined && report.unreleased.length > 0) lines.push("", `Supported but not released (nothing to scan): ${report.unreleased.join(", ")}.`);
   for (const i of report.images) {
     lines.push("", `## ${i.reference}`, "");
-    if (i.error !== undefined) {
-      lines.push(`Not scanned: ${i.error}`);
-      continue;
-    }
     if (i.findings.length === 0) lines.push("No findings.");
     else {
       lines.push("| Severity | ID | Package | Installed | Fixed | Scanners |", "|---|---|---|---|---|---|");
@@ -171,10 +165,6 @@ export function renderJunit(report: ScanReport, failOn: (finding: Finding) => bo
       const ok = s.state === "ok";
       if (!ok) suiteErrors++;
       cases.push(`    <testcase classname="${xml(image.reference)}.scanners" name="${xml(s.scanner)}"${s.seconds === undefined ? "" : ` time="${s.seconds.toFixed(3)}"`}>${ok ? "" : `<error type="${xml(s.state)}" message="${xml(`${s.scanner} ${s.state}${s.detail === undefined ? "" : `: ${s.detail}`}`)}"/>`}</testcase>`);
-    }
-    if (image.error !== undefined) {
-      suiteErrors++;
-      cases.push(`    <testcase classname="${xml(image.reference)}" name="scan"><error type="not-scanned" message="${xml(image.error)}"/></testcase>`);
     }
     for (const f of image.findings) {
       const failing = f.ignored === undefined && failOn(f);

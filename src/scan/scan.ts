@@ -115,7 +115,7 @@ async function scanOne(request: ScanRequest, prepared: readonly PreparedScanner[
     }
     // Only a scan every scanner completed becomes the baseline: a partial one would report fixes that are not.
     if (options.state !== undefined && scan.scanners.every((s) => s.state === "ok")) {
-      await keepScan(options.state, { ...scan, findings: scan.findings });
+      await keepScan(options.state, scan);
     }
     return scan;
   } finally {
@@ -133,10 +133,6 @@ export function decideGate(images: readonly ImageScan[], failOn: Severity | "non
         unavailable = true;
         reasons.push(`${image.reference}: ${s.scanner} ${s.state}${s.detail === undefined ? "" : ` (${s.detail})`}`);
       }
-    }
-    if (image.error !== undefined) {
-      unavailable = true;
-      reasons.push(`${image.reference}: ${image.error}`);
     }
     const blocking = image.findings.filter((f) => f.ignored === undefined && isAtOrAbove(f, failOn));
     if (blocking.length > 0) {

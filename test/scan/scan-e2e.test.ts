@@ -191,7 +191,7 @@ test("an ignore entry hides a finding until its date; an expired one stops ignor
 test("scan --supported scans every supported released image of the catalog, finds the Maven advisories and says which need a patch release", async () => {
   const result = await scan(["--supported", "--catalog", world.catalog, "--json", "--no-keep", "--fail-on", "high"]);
   assert.equal(result.code, 1, result.stderr);
-  const report = parseJson<ScanReport & { unreleased: string[] }>(result);
+  const report = parseJson<ScanReport>(result);
   assert.deepEqual(report.images.map((i) => [i.catalog?.productVersion, i.catalog?.tag]), [
     ["3.9.1", "3.9.1_stackable0.1.0"],
     ["4.1.0", "4.1.0_stackable0.1.0"],

@@ -190,10 +190,10 @@ export function register(program: Command): void {
           client,
           progress: (line) => progress(command, line),
         });
-        const result = unreleased.length === 0 ? report : { ...report, unreleased };
-        for (const { format, file } of outputs) await writeFile(file, render(report, format));
+        const result: ScanReport = unreleased.length === 0 ? report : { ...report, unreleased };
+        for (const { format, file } of outputs) await writeFile(file, render(result, format));
         if (stdoutFormat === "json") answer(command, result, () => "");
-        else answer(command, result, () => render(report, stdoutFormat));
+        else answer(command, result, () => render(result, stdoutFormat));
         if (report.gate.outcome === "unavailable") process.exitCode = 6;
         else if (report.gate.outcome === "failed") process.exitCode = 1;
       } finally {
