@@ -135,6 +135,25 @@ describe("release promote and bump on a real registry", () => {
     assert.equal((await readRecords(release, rc.digest)).length, 2);
   });
 
+  it("promotes across registries: blobs streamed (no mount between hosts), every platform kept, same digests", async () => {
+    const second = await startRegistry({ ports: PORTS });
+    try {
+      const { catalog } = setup();
+      const rc = await candidate("1.0.0-stackable0.1.0-rc6", true);
+      const result = await runCli(["--json", "release", "promote", "kafka", "1.0.0-stackable0.1.0-rc6", "--catalog", catalog, "--into", `${second.host}/rel`]);
+      assert.equal(result.code, 0, result.stderr);
+      const answer = parseJson<PromoteAnswer>(result).images[0]!;
+      assert.equal(answer.blobs.mounted, 0);
+      assert.ok(answer.blobs.copied > 0 && answer.blobs.bytesCopied > 250_000, JSON.stringify(answer.blobs));
+      const release = client.repository(second.host, "rel/kafka");
+      assert.equal((await release.resolve("1.0.0-stackable0.1.0")).digest, rc.digest);
+      for (const platform of rc.platforms) assert.equal((await release.resolve(platform)).digest, platform);
+      assert.deepEqual((await readRecords(release, rc.digest)).map((r) => r.record.type).sort(), ["candidate", "promotion"]);
+    } finally {
+      await second.stop();
+    }
+  });
+
   it("--dry-run shows every tag it would write and writes none", async () => {
     const { catalog, release, prefix } = setup();
     await candidate("1.0.0-stackable0.1.0-rc2", true);
