@@ -86,7 +86,11 @@ export async function produce(endpoint: Endpoint, plan: MessagePlan, batch = 200
 /** Reads the topic from the beginning until `expected` records arrived or the time is up. */
 export async function consumeAll(endpoint: Endpoint, topic: string, partitions: number, expected: number, group: string, timeoutMs = 60_000): Promise<Buffer[][]> {
   const received: Buffer[][] = Array.from({ length: partitions }, () => []);
-  const consumer = new Consumer({ ...common(endpoint, "imagewright-verify-consumer"), groupId: group, retries: 5 });
+  // The first group join makes the broker create __consumer_offsets (50 partitions by
+  // default); on a busy machine that takes longer than five one-second retries, and
+  // JoinGroup answers COORDINATOR_NOT_AVAILABLE until it is done. Thirty retries stay
+  // within the step's own time limit, so a broker that never serves groups still fails.
+  const consumer = new Consumer({ ...common(endpoint, "imagewright-verify-consumer"), groupId: group, retries: 30 });
   let count = 0;
   try {
     const stream = await consumer.consume({ topics: [topic], mode: "earliest", autocommit: false, maxWaitTime: 500 });
