@@ -67,12 +67,9 @@ printf '{"Version":2,"NextUpdate":"%s","UpdatedAt":"%s","DownloadedAt":"%s"}\n' 
 mv "$scratch/input/java-db" "$scratch/db/trivy/java-db"
 printf '{"Version":1,"NextUpdate":"%s","UpdatedAt":"%s","DownloadedAt":"%s"}\n' "$next" "$now" "$now" >"$scratch/db/trivy/java-db/metadata.json"
 
-# osv-scanner: one all.zip of OSV records per ecosystem.
-for ecosystem_dir in "$scratch/input/osv"/*; do
-  ecosystem=$(basename "$ecosystem_dir")
-  mkdir -p "$scratch/db/osv-scanner/osv-scalibr/$ecosystem"
-  (cd "$ecosystem_dir" && zip -q -X "$scratch/db/osv-scanner/osv-scalibr/$ecosystem/all.zip" ./*.json)
-done
+# osv-scanner: one all.zip of OSV records per ecosystem (written by advisory-db.ts).
+mkdir -p "$scratch/db/osv-scanner"
+mv "$scratch/input/osv-scalibr" "$scratch/db/osv-scanner/osv-scalibr"
 ln -s osv-scalibr "$scratch/db/osv-scanner/osv-scanner"
 
 printf '%s\n' "$key" >"$scratch/db/.key"

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { crc32, deflateRawSync } from "node:zlib";
 
 /** Releases the fixtures speak about: tracker code name → Debian major version. */
 const RELEASES: Readonly<Record<string, string>> = { bullseye: "11", bookworm: "12", trixie: "13" };
@@ -187,6 +188,59 @@ export function debianOsv(cves: readonly TrackerEntry[], dsas: readonly TrackerE
   return records;
 }
 
+/**
+ * A zip archive of `files` (deflated, fixed timestamps) — osv-scanner's all.zip. Written
+ * here so the stack needs no zip program.
+ */
+export function zipArchive(files: readonly { name: string; data: Buffer }[]): Buffer {
+  const local: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  const dosTime = 0; // 00:00:00
+  const dosDate = (2024 - 1980) << 9 | 1 << 5 | 1; // 2024-01-01
+  for (const file of files) {
+    const name = Buffer.from(file.name, "utf8");
+    const compressed = deflateRawSync(file.data);
+    const crc = crc32(file.data);
+    const header = Buffer.alloc(30);
+    header.writeUInt32LE(0x04034b50, 0);
+    header.writeUInt16LE(20, 4); // version needed
+    header.writeUInt16LE(0x0800, 6); // UTF-8 names
+    header.writeUInt16LE(8, 8); // deflate
+    header.writeUInt16LE(dosTime, 10);
+    header.writeUInt16LE(dosDate, 12);
+    header.writeUInt32LE(crc, 14);
+    header.writeUInt32LE(compressed.length, 18);
+    header.writeUInt32LE(file.data.length, 22);
+    header.writeUInt16LE(name.length, 26);
+    header.writeUInt16LE(0, 28);
+    local.push(header, name, compressed);
+    const entry = Buffer.alloc(46);
+    entry.writeUInt32LE(0x02014b50, 0);
+    entry.writeUInt16LE(20, 4); // version made by
+    entry.writeUInt16LE(20, 6);
+    entry.writeUInt16LE(0x0800, 8);
+    entry.writeUInt16LE(8, 10);
+    entry.writeUInt16LE(dosTime, 12);
+    entry.writeUInt16LE(dosDate, 14);
+    entry.writeUInt32LE(crc, 16);
+    entry.writeUInt32LE(compressed.length, 20);
+    entry.writeUInt32LE(file.data.length, 24);
+    entry.writeUInt16LE(name.length, 28);
+    entry.writeUInt32LE(offset, 42);
+    central.push(entry, name);
+    offset += header.length + name.length + compressed.length;
+  }
+  const directory = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(files.length, 8);
+  end.writeUInt16LE(files.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...local, directory, end]);
+}
+
 function readDir(dir: string): string[] {
   return readdirSync(dir).filter((name) => name.endsWith(".json")).sort();
 }
@@ -196,7 +250,7 @@ function writeJson(path: string, value: unknown): void {
   writeFileSync(path, JSON.stringify(value, null, 2) + "\n");
 }
 
-/** Writes <out>/vuln-list (trivy-db's input) and <out>/osv/<Ecosystem>/*.json (to be zipped for osv-scanner). */
+/** Writes <out>/vuln-list (trivy-db's input) and <out>/osv-scalibr/<Ecosystem>/all.zip (osv-scanner's local DB). */
 export function writeScannerInputs(fixtures: string, out: string): { debian: number; nvd: number; ghsa: number; osvDebian: number } {
   const cves = parseTrackerList(readFileSync(join(fixtures, "debian/CVE.list"), "utf8"), "debian/CVE.list");
   const dsas = parseTrackerList(readFileSync(join(fixtures, "debian/DSA.list"), "utf8"), "debian/DSA.list");
@@ -241,6 +295,12 @@ export function writeScannerInputs(fixtures: string, out: string): { debian: num
   }
   const osvDebian = debianOsv(cves, dsas, sources, nvd);
   for (const record of osvDebian) writeJson(join(out, "osv/Debian", `${record.id}.json`), record);
+  for (const ecosystem of readdirSync(join(out, "osv"))) {
+    const dir = join(out, "osv", ecosystem);
+    const zip = zipArchive(readDir(dir).map((name) => ({ name, data: readFileSync(join(dir, name)) })));
+    mkdirSync(join(out, "osv-scalibr", ecosystem), { recursive: true });
+    writeFileSync(join(out, "osv-scalibr", ecosystem, "all.zip"), zip);
+  }
   return { debian: cves.length + dsas.length, nvd: nvd.size, ghsa: ghsa.length, osvDebian: osvDebian.length };
 }
 
