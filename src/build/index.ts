@@ -3,3 +3,10 @@
 
 export { buildArgPrefix, changedFilesSince, planBuild, targetId } from "./plan.ts";
 export type { BuildPlan, PlanTarget, PlanTrigger, TargetReason } from "./plan.ts";
+export { bakeBuild, imageSize } from "./bake-build.ts";
+export type { BakeBuildRequest, BakeBuildSummary, BuiltTarget, TargetStatus } from "./bake-build.ts";
+export { buildxCommand, generateBake, runBake } from "./bake.ts";
+export type { BakeCache, BakeOptions, BakeOutput, GeneratedBake } from "./bake.ts";
+export { assemble } from "./assemble.ts";
+export type { AssembleRequest, AssembleResult, BaseImage, BaseSelection, ConfigChanges, PlatformLayer } from "./assemble.ts";
+export { resolveSourceDateEpoch } from "./epoch.ts";

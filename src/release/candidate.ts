@@ -4,9 +4,7 @@
 
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { bakeBuild, imageSize } from "../build/bake-build.ts";
-import { resolveSourceDateEpoch } from "../build/epoch.ts";
-import { planBuild } from "../build/index.ts";
+import { bakeBuild, imageSize, planBuild, resolveSourceDateEpoch } from "../build/index.ts";
 import { repositoryOf } from "../catalog/index.ts";
 import type { Catalog, CatalogImage, CatalogVersion } from "../catalog/index.ts";
 import { ImagewrightError, isImagewrightError } from "../errors/index.ts";

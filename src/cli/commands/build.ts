@@ -4,11 +4,8 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { Command } from "commander";
-import { assemble, type AssembleResult, type BaseSelection, type PlatformLayer } from "../../build/assemble.ts";
-import { bakeBuild, type BakeBuildSummary } from "../../build/bake-build.ts";
-import type { BakeCache } from "../../build/bake.ts";
-import { resolveSourceDateEpoch } from "../../build/epoch.ts";
-import { planBuild } from "../../build/index.ts";
+import { assemble, bakeBuild, planBuild, resolveSourceDateEpoch } from "../../build/index.ts";
+import type { AssembleResult, BakeBuildSummary, BakeCache, BaseSelection, PlatformLayer } from "../../build/index.ts";
 import { ImagewrightError } from "../../errors/index.ts";
 import { formatPlatform, openLocation, parsePlatform, type Platform } from "../../oci/index.ts";
 import { RegistryClient } from "../../registry/index.ts";
