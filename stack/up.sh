@@ -4,7 +4,8 @@
 # tools (crane, regctl, buildx, BuildKit), a host buildkitd as buildx builder
 # `imagewright`, the locally made Debian base images and the Kafka release-tarball
 # fixtures. Safe to run again: what is installed, running or cached is left alone,
-# and a warm run takes well under a second. Scanners: `bash stack/tools.sh scanners`.
+# and a warm run takes well under a second. The scanners' offline advisory databases
+# are built on demand by `stack/scanners-db.sh` (the scan tests and the main job call it).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -35,7 +36,9 @@ fi
 # The default registry for the main job and examples (tests start their own on other ports).
 start_registry default "$IMAGEWRIGHT_REGISTRY_PORT"
 
-bash "$here/tools.sh" core
+# All tools, scanners included: the scan, release and main-job tests run the real
+# trivy, grype, osv-scanner and syft, so a fresh machine must build them (once; cached).
+bash "$here/tools.sh" all
 bash "$here/buildkit.sh"
 bash "$here/base-images.sh" bookworm trixie
 bash "$here/kafka-fixture.sh" 3.9.1 4.1.0 >/dev/null
