@@ -19,7 +19,7 @@ import type { VerifiedArtifact } from "./artifact.ts";
 import { verifyArtifact } from "./artifact.ts";
 import { attachRecord, releaseProblems } from "./record.ts";
 import type { CandidateRecord, ImageFacts, ScanFacts, TestFacts } from "./record.ts";
-import { candidateTag, productImages, readCandidateTag } from "./tags.ts";
+import { candidateTag, productImages, readCandidateTag, tagsOf } from "./tags.ts";
 
 const run = promisify(execFile);
 
@@ -79,15 +79,6 @@ async function catalogRevision(root: string): Promise<{ revision: string; dirty:
     return { revision: head, dirty: status !== "" };
   } catch {
     return { revision: "unknown (not a git checkout)", dirty: true };
-  }
-}
-
-async function tagsOf(store: RegistryRepository): Promise<string[]> {
-  try {
-    return await store.listTags();
-  } catch (error) {
-    if (isImagewrightError(error) && error.kind === "not-found") return [];
-    throw error;
   }
 }
 

@@ -10,6 +10,7 @@ import { resolveFloatingTag } from "../versioning/index.ts";
 import type { TagScheme } from "../versioning/index.ts";
 import { attachRecord, candidateRecordOf, readRecords, releaseProblems } from "./record.ts";
 import type { PromotionRecord } from "./record.ts";
+import { tagsOf } from "./tags.ts";
 
 export interface PromoteRequest {
   image: string;
@@ -62,15 +63,6 @@ async function tagDigest(store: RegistryRepository, tag: string): Promise<string
     return (await store.resolve(tag)).digest;
   } catch (error) {
     if (isImagewrightError(error) && error.kind === "not-found") return undefined;
-    throw error;
-  }
-}
-
-async function tagsOf(store: RegistryRepository): Promise<string[]> {
-  try {
-    return await store.listTags();
-  } catch (error) {
-    if (isImagewrightError(error) && error.kind === "not-found") return [];
     throw error;
   }
 }

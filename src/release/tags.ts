@@ -5,6 +5,7 @@ import type { Catalog, CatalogImage, CatalogVersion } from "../catalog/index.ts"
 import { ImagewrightError, isImagewrightError } from "../errors/index.ts";
 import { floatingTags, formatTag, readTag } from "../versioning/index.ts";
 import type { ImageCoordinates, TagScheme } from "../versioning/index.ts";
+import type { ImageStore } from "../oci/index.ts";
 
 /** A scheme without RC templates (ADR018's) marks a candidate in the image version's SemVer pre-release. */
 const PRERELEASE_RC = /^(.*)-rc(\d+)$/;
@@ -95,4 +96,14 @@ export function requireCandidateTag(scheme: TagScheme, tag: string): CandidateRe
 /** The release tag and floating tags a candidate becomes when promoted. */
 export function releaseTags(scheme: TagScheme, release: ImageCoordinates): { tag: string; floating: string[] } {
   return { tag: formatTag(scheme, release), floating: scheme.floatingTags.length > 0 ? floatingTags(scheme, release) : [] };
+}
+
+/** A repository's tags; a repository that does not exist yet simply has none. */
+export async function tagsOf(store: ImageStore): Promise<string[]> {
+  try {
+    return await store.listTags();
+  } catch (error) {
+    if (isImagewrightError(error) && error.kind === "not-found") return [];
+    throw error;
+  }
 }
