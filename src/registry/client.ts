@@ -323,3 +323,16 @@ function describeNetworkError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return typeof code === "string" && !message.includes(code) ? `${code}: ${message}` : message;
 }
+
+/**
+ * Runs `work` with a client that is closed afterwards: pooled keep-alive
+ * connections would otherwise hold a short command's process open.
+ */
+export async function withRegistryClient<T>(work: (client: RegistryClient) => Promise<T>, options?: RegistryClientOptions): Promise<T> {
+  const client = new RegistryClient(options);
+  try {
+    return await work(client);
+  } finally {
+    await client.close();
+  }
+}

@@ -2,7 +2,7 @@
 // with authentication, retries and digest checks. Everything else in
 // imagewright reaches registries through these exports.
 
-export { RegistryClient, type RegistryClientOptions } from "./client.ts";
+export { RegistryClient, withRegistryClient, type RegistryClientOptions } from "./client.ts";
 export { RegistryRepository, fallbackTag } from "./repository.ts";
 export { findCredential, hostVariable, dockerConfigPath, type Credential, type CredentialLookup } from "./credentials.ts";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.ts";

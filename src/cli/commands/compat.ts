@@ -20,7 +20,7 @@ import {
   resolveImage,
 } from "../../compat/index.ts";
 import type { AuditStatus, Candidate, Matrix, ResolveOptions } from "../../compat/index.ts";
-import { RegistryClient } from "../../registry/index.ts";
+import { withRegistryClient, type RegistryClient } from "../../registry/index.ts";
 import { answer, table } from "../output.ts";
 
 interface MatrixOptions {
@@ -55,16 +55,6 @@ function matrixLocation(options: MatrixOptions): string {
 
 function readMatrix(options: MatrixOptions): Promise<Matrix> {
   return loadMatrix(matrixLocation(options));
-}
-
-/** Runs `work` with a registry client that is closed afterwards, so the process exits at once. */
-async function withClient<T>(work: (client: RegistryClient) => Promise<T>): Promise<T> {
-  const client = new RegistryClient();
-  try {
-    return await work(client);
-  } finally {
-    await client.close();
-  }
 }
 
 function registryHost(matrix: Matrix, flag: string | undefined): string {
@@ -205,7 +195,7 @@ function resolveCommand(compat: Command): void {
       ),
   ).action(async (product: string, productVersion: string, options: ResolveFlags, command: Command) => {
     const matrix = await readMatrix(options);
-    const answerValue = await withClient((client) =>
+    const answerValue = await withRegistryClient((client) =>
       resolveImage(
         matrix,
         {
@@ -262,7 +252,7 @@ function auditCommand(compat: Command): void {
     }
     const matrix = await readMatrix(options);
     const pods = await loadPods(options.pods);
-    const report = await withClient((client) =>
+    const report = await withRegistryClient((client) =>
       auditPods(matrix, options.operator, pods, (product, deployed) => {
         const host = options.registry ?? matrix.settings.registry ?? deployed.registry;
         const path = matrix.settings.organisation !== undefined || matrix.products[product]?.repository !== undefined ? repositoryPathOf(matrix, product) : deployed.repository;

@@ -29,12 +29,7 @@ interface Libraries {
 /** Runs `work` with the libraries loaded and a registry client that is closed afterwards, so the process can exit at once. */
 async function withClient<T>(work: (libraries: Libraries) => Promise<T>): Promise<T> {
   const [oci, registry] = await Promise.all([import("../../oci/index.ts"), import("../../registry/index.ts")]);
-  const client = new registry.RegistryClient();
-  try {
-    return await work({ client, oci, registry });
-  } finally {
-    await client.close();
-  }
+  return registry.withRegistryClient((client) => work({ client, oci, registry }));
 }
 
 function collectPlatforms(value: string, previous: Platform[]): Platform[] {
