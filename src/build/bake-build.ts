@@ -9,20 +9,13 @@ import { ImagewrightError, isImagewrightError } from "../errors/index.ts";
 import { copy, isIndexMediaType, OciLayout, parseManifest, parseRegistryReference } from "../oci/index.ts";
 import type { Descriptor, ImageStore } from "../oci/index.ts";
 import type { RegistryClient } from "../registry/index.ts";
-import { generateBake, runBake, type BakeCache, type BakeFile, type RunBakeOptions } from "./bake.ts";
+import { generateBake, runBake, type BakeFile, type BakeOptions, type RunBakeOptions } from "./bake.ts";
 import type { BuildPlan, PlanTarget, TargetReason } from "./plan.ts";
 
-export interface BakeBuildRequest {
+/** The bake file's settings (labels, build args, platforms, cache) plus what to do with the result. */
+export interface BakeBuildRequest extends Omit<BakeOptions, "output" | "skip"> {
   plan: BuildPlan;
   client: RegistryClient;
-  vendor: string;
-  sourceDateEpoch: number;
-  revision?: string;
-  source?: string;
-  licenses?: string;
-  buildArgs?: Record<string, string>;
-  platforms?: string[];
-  cache?: BakeCache;
   /** Push every tag to its registry. */
   push?: boolean;
   /** Also (or instead) write every image into this OCI layout directory, tagged. */
