@@ -92,6 +92,6 @@ step "release promote again: idempotent, writes nothing"
 run imagewright release promote kafka "$rc_tag" --to "$version" --catalog "$catalog" --image kafka
 
 step "compat resolve: which Kafka $version image operator 0.2.0 gets"
-run imagewright compat resolve --operator 0.2.0 kafka "$version" --matrix examples/compat/matrix.yaml --allow-unsupported
+run imagewright compat resolve --operator 0.2.0 kafka "$version" --configmap examples/compat/configmap.yaml
 
 step "done: reports in $work/report"
