@@ -7,7 +7,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { after, before, test, type TestContext } from "node:test";
 import { copy, openLocation } from "../../src/oci/index.ts";
 import { findProgram, runProgram } from "../../src/scan/tools.ts";
 import type { ImageScan, ScanReport } from "../../src/scan/index.ts";
@@ -15,6 +15,19 @@ import { parseJson, runCli } from "../support/cli.ts";
 import { listenInRange } from "../support/registry.ts";
 import { SCAN_PORTS, scanWorld } from "./images.ts";
 import type { ScanWorld } from "./images.ts";
+
+/** A proxy that refuses and counts every connection: a scan that reaches it tried to go online. */
+async function connectionTrap(t: TestContext): Promise<{ url: string; connections: () => number }> {
+  let connections = 0;
+  const trap = createServer();
+  trap.on("connection", (socket) => {
+    connections++;
+    socket.destroy();
+  });
+  const port = await listenInRange(trap, SCAN_PORTS);
+  t.after(() => new Promise<void>((resolve) => trap.close(() => resolve())));
+  return { url: `http://127.0.0.1:${port}`, connections: () => connections };
+}
 
 let world: ScanWorld;
 let state: string;
@@ -127,15 +140,8 @@ test("a missing or stale database, or a missing scanner, fails the gate loudly (
 });
 
 test("nothing is downloaded: a scan and its SBOM (syft) through a proxy that records every connection make none", async (t) => {
-  let connections = 0;
-  const trap = createServer();
-  trap.on("connection", (socket) => {
-    connections++;
-    socket.destroy();
-  });
-  const port = await listenInRange(trap, SCAN_PORTS);
-  t.after(() => new Promise<void>((resolve) => trap.close(() => resolve())));
-  const proxy = `http://127.0.0.1:${port}`;
+  const trap = await connectionTrap(t);
+  const proxy = trap.url;
   const sboms = await mkdtemp(join(tmpdir(), "imagewright-sbom-"));
   t.after(() => rm(sboms, { recursive: true, force: true }));
   const result = await scan([world.kafka["3.9.1"], "--no-keep", "--fail-on", "none", "--sbom-dir", sboms], {
@@ -149,7 +155,7 @@ test("nothing is downloaded: a scan and its SBOM (syft) through a proxy that rec
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /trivy ok/);
   assert.match(result.stdout, /sbom: {5}.*\.cdx\.json \(syft, \d+ components\)/);
-  assert.equal(connections, 0);
+  assert.equal(trap.connections(), 0);
 
   // The control: the same trivy, asked to fetch its database, does go through the trap.
   const empty = await mkdtemp(join(tmpdir(), "imagewright-trivy-cache-"));
@@ -161,7 +167,7 @@ test("nothing is downloaded: a scan and its SBOM (syft) through a proxy that rec
     timeoutMs: 120_000,
   });
   assert.notEqual(fetch.code, 0);
-  assert.ok(connections > 0, "trivy's download went to the proxy");
+  assert.ok(trap.connections() > 0, "trivy's download went to the proxy");
 });
 
 test("an ignore entry hides a finding until its date; an expired one stops ignoring and is reported", async (t) => {
@@ -293,15 +299,8 @@ test("kept scans show what is new, fixed and remaining when the image behind a t
 });
 
 test("trivy and osv-scanner together: each finding once, found by both, and osv-scanner offline too", async (t) => {
-  let connections = 0;
-  const trap = createServer();
-  trap.on("connection", (socket) => {
-    connections++;
-    socket.destroy();
-  });
-  const port = await listenInRange(trap, SCAN_PORTS);
-  t.after(() => new Promise<void>((resolve) => trap.close(() => resolve())));
-  const proxy = `http://127.0.0.1:${port}`;
+  const trap = await connectionTrap(t);
+  const proxy = trap.url;
   const result = await scan([world.kafka["3.9.1"], "--json", "--no-keep", "--no-sbom", "--fail-on", "critical", "--scanners", "trivy,osv-scanner"], {
     HTTP_PROXY: proxy,
     HTTPS_PROXY: proxy,
@@ -323,5 +322,5 @@ test("trivy and osv-scanner together: each finding once, found by both, and osv-
   assert.deepEqual(zlib?.aliases, ["DEBIAN-CVE-2023-45853"]);
   assert.equal(zlib?.package.sourceName, "zlib");
   assert.equal(report.gate.outcome, "failed");
-  assert.equal(connections, 0);
+  assert.equal(trap.connections(), 0);
 });
